@@ -1,0 +1,289 @@
+/* pyruntime-init: the C stage of a container's init (and of an exec'd process).
+ *
+ * Python (pyruntime/create.py, pyruntime/execproc.py) prepares namespaces, mounts,
+ * the root filesystem and a *plan*, then execs this program from a sealed memfd.
+ * Being small and static, it is what waits inside the container's cgroup until
+ * `start` (so the container is charged a few pages, not a Python interpreter) and
+ * what a container process could see as /proc/<pid>/exe (a sealed memfd, so the
+ * host binary cannot be overwritten: CVE-2019-5736). It is non-dumpable.
+ *
+ * Plan (read from the fd given as argv[1]): a sequence of records
+ *     u32 key_len, key bytes, u32 value_len, value bytes   (host byte order)
+ * Keys: ready_fd, sync_fd, fifo_dirfd, cgroupns, uid, gid, groups (comma list),
+ * cap.bounding/effective/permitted/inheritable/ambient (hex masks), nnp,
+ * seccomp (raw struct sock_filter array), seccomp_early, path, arg (repeated),
+ * env (repeated), apparmor, selinux.
+ *
+ * Protocol with the parent on ready_fd/sync_fd:
+ *     C stage -> "R"   started, non-dumpable
+ *     parent  -> "G"   the pid has joined the container's cgroups
+ *     C stage -> "W"   credentials dropped; (create) now blocking on exec.fifo
+ *     C stage -> "E<message>" on any failure, then exits 1
+ * `start` opens exec.fifo for reading; we write one byte and exec the program.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+
+#define MAX_ITEMS 4096
+
+static int ready_fd = -1, sync_fd = -1, fifo_dirfd = -1;
+static int want_cgroupns, nnp, seccomp_early;
+static int have_uid, have_gid, have_groups;
+static uid_t uid;
+static gid_t gid;
+static gid_t groups[256];
+static int ngroups;
+static int have_caps;
+static uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
+static const char *path, *apparmor, *selinux;
+static char *args[MAX_ITEMS + 1], *envs[MAX_ITEMS + 1];
+static int nargs, nenvs;
+static struct sock_fprog seccomp_prog;
+static int have_seccomp;
+
+static void fail(const char *what, int err)
+{
+    char buf[1024];
+    int n;
+    if (err)
+        n = snprintf(buf, sizeof buf, "E%s: %s", what, strerror(err));
+    else
+        n = snprintf(buf, sizeof buf, "E%s", what);
+    if (ready_fd >= 0 && write(ready_fd, buf, (size_t)n) < 0) {
+        /* nothing more we can do */
+    } else if (ready_fd < 0) {
+        dprintf(2, "pyruntime-init: %s\n", buf + 1);
+    }
+    _exit(1);
+}
+
+static void say(const char *c)
+{
+    if (ready_fd >= 0 && write(ready_fd, c, 1) != 1)
+        _exit(1);
+}
+
+static int read_all(int fd, char **out, size_t *len)
+{
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) return -ENOMEM;
+    for (;;) {
+        if (n == cap) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb) return -ENOMEM;
+            buf = nb;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return -errno;
+        }
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+static long num(const char *v) { return strtol(v, NULL, 10); }
+
+static void parse_groups(char *v)
+{
+    char *save = NULL;
+    for (char *t = strtok_r(v, ",", &save); t && ngroups < 256; t = strtok_r(NULL, ",", &save))
+        groups[ngroups++] = (gid_t)strtoul(t, NULL, 10);
+    have_groups = 1;
+}
+
+static void parse_plan(char *buf, size_t len)
+{
+    size_t off = 0;
+    while (off + 4 <= len) {
+        uint32_t kl, vl;
+        memcpy(&kl, buf + off, 4); off += 4;
+        if (off + kl + 4 > len) fail("corrupt plan", 0);
+        char *key = buf + off; off += kl;
+        memcpy(&vl, buf + off, 4);
+        /* NUL-terminate the key in place of the value length we just read */
+        buf[off] = 0; off += 4;
+        if (off + vl > len) fail("corrupt plan", 0);
+        char *val = buf + off; off += vl;
+        /* values are followed by a NUL the writer adds (not counted in vl) */
+        if (off >= len || buf[off] != 0) fail("corrupt plan", 0);
+        off += 1;
+#define IS(k) (strcmp(key, k) == 0)
+        if (IS("ready_fd")) ready_fd = (int)num(val);
+        else if (IS("sync_fd")) sync_fd = (int)num(val);
+        else if (IS("fifo_dirfd")) fifo_dirfd = (int)num(val);
+        else if (IS("cgroupns")) want_cgroupns = 1;
+        else if (IS("nnp")) nnp = 1;
+        else if (IS("uid")) { uid = (uid_t)strtoul(val, NULL, 10); have_uid = 1; }
+        else if (IS("gid")) { gid = (gid_t)strtoul(val, NULL, 10); have_gid = 1; }
+        else if (IS("groups")) parse_groups(val);
+        else if (IS("cap.bounding")) { cap_bounding = strtoull(val, NULL, 16); have_caps = 1; }
+        else if (IS("cap.effective")) cap_effective = strtoull(val, NULL, 16);
+        else if (IS("cap.permitted")) cap_permitted = strtoull(val, NULL, 16);
+        else if (IS("cap.inheritable")) cap_inheritable = strtoull(val, NULL, 16);
+        else if (IS("cap.ambient")) cap_ambient = strtoull(val, NULL, 16);
+        else if (IS("seccomp")) {
+            seccomp_prog.len = (unsigned short)(vl / sizeof(struct sock_filter));
+            seccomp_prog.filter = (struct sock_filter *)val;
+            have_seccomp = 1;
+        }
+        else if (IS("seccomp_early")) seccomp_early = 1;
+        else if (IS("path")) path = val;
+        else if (IS("arg")) { if (nargs < MAX_ITEMS) args[nargs++] = val; }
+        else if (IS("env")) { if (nenvs < MAX_ITEMS) envs[nenvs++] = val; }
+        else if (IS("apparmor")) apparmor = val;
+        else if (IS("selinux")) selinux = val;
+#undef IS
+    }
+}
+
+static void load_seccomp(void)
+{
+    if (!have_seccomp) return;
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &seccomp_prog) < 0)
+        fail("load seccomp filter", errno);
+}
+
+static void write_attr(const char *attr, const char *label)
+{
+    char p[64];
+    snprintf(p, sizeof p, "/proc/thread-self/attr/%s", attr);
+    int fd = open(p, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) fail("open /proc/thread-self/attr for the LSM label", errno);
+    if (write(fd, label, strlen(label)) < 0) fail("set the LSM exec label", errno);
+    close(fd);
+}
+
+static void drop_credentials(void)
+{
+    if (have_caps) {
+        for (int c = 0; c <= 63; c++) {
+            if (cap_bounding & (1ULL << c)) continue;
+            if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
+                if (errno == EINVAL) break;   /* past the kernel's last capability */
+                fail("drop a capability from the bounding set", errno);
+            }
+        }
+        if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail("prctl(PR_SET_KEEPCAPS)", errno);
+    }
+    if (have_groups && setgroups((size_t)ngroups, groups) < 0)
+        fail("setgroups", errno);
+    if (have_gid && setresgid(gid, gid, gid) < 0) fail("setgid", errno);
+    if (have_uid && setresuid(uid, uid, uid) < 0) fail("setuid", errno);
+    if (have_caps) {
+        struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+        struct __user_cap_data_struct data[2];
+        data[0].effective = (uint32_t)cap_effective;
+        data[1].effective = (uint32_t)(cap_effective >> 32);
+        data[0].permitted = (uint32_t)cap_permitted;
+        data[1].permitted = (uint32_t)(cap_permitted >> 32);
+        data[0].inheritable = (uint32_t)cap_inheritable;
+        data[1].inheritable = (uint32_t)(cap_inheritable >> 32);
+        if (syscall(SYS_capset, &hdr, data) < 0) fail("capset", errno);
+        if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail("prctl(PR_SET_KEEPCAPS)", errno);
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+            fail("clear ambient capabilities", errno);
+        for (int c = 0; c <= 63; c++) {
+            if (!(cap_ambient & (1ULL << c))) continue;
+            /* The spec's ambient set is only effective when also permitted and
+             * inheritable; the kernel refuses otherwise. runc ignores that error. */
+            if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0 && errno != EPERM &&
+                errno != EINVAL)
+                fail("raise an ambient capability", errno);
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    char *buf = NULL;
+    size_t len = 0;
+
+    /* First thing: nobody in the container may ptrace us or open our /proc files. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (argc < 2) {
+        dprintf(2, "pyruntime-init: internal program of pyruntime; not to be run by hand\n");
+        return 2;
+    }
+    int plan_fd = atoi(argv[1]);
+    int r = read_all(plan_fd, &buf, &len);
+    if (r < 0) { errno = -r; perror("pyruntime-init: read plan"); return 1; }
+    close(plan_fd);
+    parse_plan(buf, len);
+    if (!path || nargs == 0) fail("plan has no program", 0);
+    args[nargs] = NULL;
+    envs[nenvs] = NULL;
+
+    say("R");
+    if (sync_fd >= 0) {
+        char c = 0;
+        ssize_t n;
+        do n = read(sync_fd, &c, 1); while (n < 0 && errno == EINTR);
+        if (n != 1 || c != 'G') _exit(1);   /* the runtime gave up on us */
+        if (sync_fd != ready_fd) close(sync_fd);
+    }
+    if (want_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
+        fail("unshare the cgroup namespace", errno);
+    if (apparmor) write_attr("exec", apparmor);
+    if (selinux) write_attr("exec", selinux);
+    if (have_seccomp && seccomp_early) load_seccomp();
+    drop_credentials();
+    if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("set no_new_privs", errno);
+
+    if (fifo_dirfd >= 0) {
+        /* Created: tell the parent we are ready, then wait for `start`. */
+        say("W");
+        close(ready_fd);
+        ready_fd = -1;
+        int fd;
+        do fd = openat(fifo_dirfd, "exec.fifo", O_WRONLY | O_CLOEXEC);
+        while (fd < 0 && errno == EINTR);
+        if (fd < 0) { dprintf(2, "pyruntime-init: open exec.fifo: %s\n", strerror(errno)); _exit(1); }
+        if (write(fd, "0", 1) != 1) _exit(1);
+        close(fd);
+        close(fifo_dirfd);
+    }
+    if (have_seccomp && !seccomp_early) load_seccomp();
+    if (ready_fd >= 0) {
+        /* exec: the parent reads "W" then sees EOF when execve closes the fd. */
+        say("W");
+        fcntl(ready_fd, F_SETFD, FD_CLOEXEC);
+    }
+    if (sync_fd >= 0 && sync_fd != ready_fd) close(sync_fd);
+    execve(path, args, envs);
+    int err = errno;
+    if (ready_fd >= 0) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "exec %s", path);
+        fail(msg, err);
+    }
+    dprintf(2, "pyruntime-init: exec %s: %s\n", path, strerror(err));
+    _exit(err == ENOENT ? 127 : 126);
+}

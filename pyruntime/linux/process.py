@@ -1,0 +1,207 @@
+"""The container process: the plan handed to the C stage (pyruntime-init) and
+the per-process settings Python applies before handing over (rlimits, umask,
+oom_score_adj, personality, cwd, the executable lookup)."""
+import os
+import struct
+
+from ..errors import SetupError
+
+CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+        "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+        "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
+        "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
+        "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+        "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+        "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
+        "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
+        "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"]
+CAP_NUMBER = {name: i for i, name in enumerate(CAPS)}
+CAP_SETS = ("bounding", "effective", "permitted", "inheritable", "ambient")
+
+
+def last_cap() -> int:
+    try:
+        with open("/proc/sys/kernel/cap_last_cap") as f:
+            return int(f.read())
+    except OSError:
+        return len(CAPS) - 1
+
+
+def cap_mask(names: "list[str]", field: str) -> int:
+    mask = 0
+    top = last_cap()
+    for n in names or ():
+        num = CAP_NUMBER.get(n)
+        if num is None:
+            raise SetupError(f"process.capabilities.{field}: unknown capability {n!r}")
+        if num <= top:  # the kernel does not know it: nothing to grant (runc warns)
+            mask |= 1 << num
+    return mask
+
+
+class Plan:
+    """Key/value records for the C stage (see pyruntime/init.c)."""
+
+    def __init__(self) -> None:
+        self._parts: "list[bytes]" = []
+
+    def add(self, key: str, value: "str | bytes | int") -> None:
+        if isinstance(value, int):
+            value = str(value)
+        if isinstance(value, str):
+            value = value.encode()
+        k = key.encode()
+        self._parts.append(struct.pack("=I", len(k)) + k + struct.pack("=I", len(value))
+                           + value + b"\0")
+
+    def to_fd(self) -> int:
+        """The plan in a memfd positioned at 0 (no pipe-size limit, no host file)."""
+        fd = os.memfd_create("pyruntime-plan", os.MFD_CLOEXEC)
+        data = b"".join(self._parts)
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        os.lseek(fd, 0, os.SEEK_SET)
+        return fd
+
+
+def credential_records(plan: Plan, proc: dict, bounding_limit: "int | None" = None) -> None:
+    """uid/gid/groups, capabilities, nnp and LSM labels. ``bounding_limit``
+    (exec) caps every set to what the container itself may have."""
+    user = proc.get("user") or {}
+    plan.add("uid", int(user.get("uid", 0)))
+    plan.add("gid", int(user.get("gid", 0)))
+    groups = list(user.get("additionalGids") or [])
+    plan.add("groups", ",".join(str(int(g)) for g in groups))
+    caps = proc.get("capabilities")
+    if caps is not None:
+        for field in CAP_SETS:
+            mask = cap_mask(caps.get(field) or [], field)
+            if bounding_limit is not None:
+                mask &= bounding_limit
+            plan.add(f"cap.{field}", format(mask, "x"))
+    if proc.get("noNewPrivileges"):
+        plan.add("nnp", "1")
+    if proc.get("apparmorProfile"):
+        plan.add("apparmor", "exec " + proc["apparmorProfile"])
+    if proc.get("selinuxLabel"):
+        plan.add("selinux", proc["selinuxLabel"])
+
+
+RLIMITS = {
+    "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4,
+    "RLIMIT_RSS": 5, "RLIMIT_NPROC": 6, "RLIMIT_NOFILE": 7, "RLIMIT_MEMLOCK": 8,
+    "RLIMIT_AS": 9, "RLIMIT_LOCKS": 10, "RLIMIT_SIGPENDING": 11, "RLIMIT_MSGQUEUE": 12,
+    "RLIMIT_NICE": 13, "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
+}
+
+
+def apply_rlimits(rlimits: list) -> None:
+    import resource
+    for i, rl in enumerate(rlimits or ()):
+        t = rl.get("type")
+        if t not in RLIMITS:
+            raise SetupError(f"process.rlimits[{i}].type: unknown rlimit {t!r}")
+        soft, hard = rl.get("soft"), rl.get("hard")
+        soft = resource.RLIM_INFINITY if soft is None or soft >= 2**64 - 1 else soft
+        hard = resource.RLIM_INFINITY if hard is None or hard >= 2**64 - 1 else hard
+        try:
+            resource.setrlimit(RLIMITS[t], (soft, hard))
+        except (ValueError, OSError) as e:
+            msg = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            raise SetupError(f"process.rlimits[{i}]: error setting rlimit type {t}: "
+                             f"{msg.lower()}") from None
+
+
+def env_path(env: "list[str]") -> str:
+    for e in env or ():
+        if e.startswith("PATH="):
+            return e[5:]
+    return ""
+
+
+def lookup(arg0: str, env: "list[str]") -> str:
+    """Find the executable inside the container (we are already in its root).
+    The error texts are the ones podman maps to exit 127 / 126."""
+    if "/" in arg0:
+        path = arg0
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            raise SetupError(f'exec: "{arg0}": stat {arg0}: no such file or directory') from None
+        except OSError as e:
+            raise SetupError(f'exec: "{arg0}": stat {arg0}: {e.strerror.lower()}') from None
+        if not _is_executable(st):
+            raise SetupError(f'exec: "{arg0}": permission denied')
+        return os.path.abspath(path)
+    for d in env_path(env).split(":"):
+        cand = os.path.join(d or ".", arg0)
+        try:
+            st = os.stat(cand)
+        except OSError:
+            continue
+        if _is_executable(st):
+            return os.path.abspath(cand)
+    raise SetupError(f'exec: "{arg0}": executable file not found in $PATH')
+
+
+def _is_executable(st: os.stat_result) -> bool:
+    import stat
+    return stat.S_ISREG(st.st_mode) and bool(st.st_mode & 0o111)
+
+
+def set_oom_score_adj(value: int) -> None:
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(str(value))
+    except OSError as e:
+        raise SetupError(f"process.oomScoreAdj: cannot set {value}: {e.strerror.lower()}") \
+            from None
+
+
+def close_fds_except(keep: "set[int]") -> None:
+    """Close every fd not in ``keep`` (inherited from the caller or the runtime)."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def exec_c_stage(proc: dict, *, sock_fd: int, init_memfd: int, preserve_fds: int = 0,
+                 fifo_dirfd: int = -1, cgroupns: bool = False,
+                 bounding_limit: "int | None" = None) -> None:
+    """Find the program, write the plan, close every fd the container must not
+    get, and exec the C stage (never returns). We are in the container's root."""
+    args = proc.get("args") or []
+    env = proc.get("env") or []
+    path = lookup(args[0], env)
+    plan = Plan()
+    plan.add("ready_fd", sock_fd)
+    plan.add("sync_fd", sock_fd)
+    if fifo_dirfd >= 0:
+        plan.add("fifo_dirfd", fifo_dirfd)
+    if cgroupns:
+        plan.add("cgroupns", "1")
+    credential_records(plan, proc, bounding_limit)
+    plan.add("path", path)
+    for a in args:
+        plan.add("arg", a)
+    for e in env:
+        plan.add("env", e)
+    plan_fd = plan.to_fd()
+
+    control = [f for f in (sock_fd, fifo_dirfd, plan_fd) if f >= 0]
+    keep = {0, 1, 2, init_memfd, *control, *range(3, 3 + preserve_fds)}
+    close_fds_except(keep)
+    for f in control:
+        os.set_inheritable(f, True)
+    for f in range(3, 3 + preserve_fds):
+        try:
+            os.set_inheritable(f, True)
+        except OSError:
+            pass
+    os.execve(init_memfd, ["pyruntime-init", str(plan_fd)], {})
