@@ -104,6 +104,16 @@ def create(store: StateStore, req: CreateRequest) -> dict:
             from .linux.terminal import connect_console_socket
             console_fd = connect_console_socket(req.console_socket)
             opened_console = True
+    if linux.get("sysctl"):
+        from .linux import sysctl
+        sysctl.check(linux["sysctl"], set(join) | new)
+    if proc.get("apparmorProfile") or proc.get("selinuxLabel") or linux.get("mountLabel"):
+        from .linux import lsm
+        lsm.check(proc, linux)
+    seccomp_filter = None
+    if linux.get("seccomp"):
+        from .linux import seccomp
+        seccomp_filter = seccomp.compile_filter(linux["seccomp"])
     ns_fds = namespaces.open_paths(join)
 
     cdir, lockfd = store.make_dir(req.id)
@@ -135,6 +145,9 @@ def create(store: StateStore, req: CreateRequest) -> dict:
                       if k in ("poststart", "poststop") and v},
             "process": proc,
             "terminal": bool(proc.get("terminal")),
+            # exec'd processes get the container's seccomp filter and personality
+            "seccomp": linux.get("seccomp"),
+            "personality": linux.get("personality"),
         }
         store.save(req.id, state)
         os.mkfifo(os.path.join(cdir, FIFO), 0o622)
@@ -147,10 +160,17 @@ def create(store: StateStore, req: CreateRequest) -> dict:
         fds_to_close.append(init_memfd)
         dirfd = os.open(cdir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         fds_to_close.append(dirfd)
+        listener_fd = -1
+        if seccomp_filter is not None and seccomp_filter.listener_path:
+            from .linux import seccomp
+            listener_fd = seccomp.connect_listener(seccomp_filter.listener_path)
+            fds_to_close.append(listener_fd)
         import _socket
         psock, csock = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
         ctx = _ChildContext(req, cfg, rootfs, ns_fds, new, csock.fileno(), psock.fileno(),
                             init_memfd, dirfd, console_fd, mgr)
+        ctx.seccomp = seccomp_filter
+        ctx.listener_fd = listener_fd
         child1 = os.fork()
         if child1 == 0:
             _child1(ctx)  # never returns
@@ -232,7 +252,16 @@ def _drive(psock, child1: int, ctx: "_ChildContext", state: dict, mgr) -> int:
             psock.send(b"ok")
         elif msg == b"R":
             mgr.apply(init_pid)
-            psock.send(b"G")
+            netdevs = (ctx.cfg.get("linux") or {}).get("netDevices")
+            if netdevs:
+                from .linux import netdev
+                netdev.move(netdevs, init_pid)
+            payload = b""
+            if ctx.seccomp is not None and ctx.seccomp.listener_path:
+                from .linux import seccomp
+                payload = seccomp.listener_state(ctx.seccomp, init_pid,
+                                                 _hook_state(state, init_pid, "creating"))
+            psock.send(b"G" + payload)
         elif msg == b"W":
             return init_pid
         else:
@@ -293,6 +322,8 @@ class _ChildContext:
         self.dirfd = dirfd
         self.console_fd = console_fd
         self.mgr = mgr
+        self.seccomp = None
+        self.listener_fd = -1
 
 
 def _send(fd: int, data: bytes) -> None:
@@ -398,6 +429,7 @@ def _setup_container(ctx: _ChildContext) -> None:
     req = ctx.req
     proc = cfg.get("process") or {}
     linux = cfg.get("linux") or {}
+    procmod.preimport(proc, linux.get("personality"))
     os.setsid()
 
     in_userns = "user" in ctx.new or any(t == "user" for t, _ in ctx.ns_fds)
@@ -437,6 +469,13 @@ def _setup_container(ctx: _ChildContext) -> None:
     procmod.apply_rlimits(proc.get("rlimits"))
     if proc.get("oomScoreAdj") is not None:
         procmod.set_oom_score_adj(proc["oomScoreAdj"])
+    extra = procmod.process_records(proc, ctx.seccomp, ctx.listener_fd,
+                                    linux.get("personality"))
+    start_hooks = cfg_hooks.get("startContainer")
+    if start_hooks:
+        extra.extend(procmod.hook_records(start_hooks, {
+            "ociVersion": cfg.get("ociVersion", ""), "id": req.id, "status": "running",
+            "pid": 1, "bundle": req.bundle, "annotations": cfg.get("annotations") or {}}))
     if not req.no_new_keyring:
         try:
             shim.keyctl_join(f"_ses.{req.id}")
@@ -458,7 +497,8 @@ def _setup_container(ctx: _ChildContext) -> None:
         os.umask(0o022)
     procmod.exec_c_stage(proc, sock_fd=fd, init_memfd=ctx.init_memfd,
                          preserve_fds=req.preserve_fds, fifo_dirfd=ctx.dirfd,
-                         cgroupns="cgroup" in ctx.new)
+                         cgroupns="cgroup" in ctx.new, extra=extra,
+                         keep_fds=[ctx.listener_fd] if ctx.listener_fd >= 0 else [])
 
 
 def _check_proc() -> None:

@@ -145,12 +145,20 @@ def exec_process(c, proc: dict, *, detach: bool = False, console_socket: "str | 
         init_memfd = sealed_init_memfd()
         fds_to_close.append(init_memfd)
         bounding = _container_bounding(init_pid)
+        seccomp_filter, listener_fd = None, -1
+        if c.data.get("seccomp"):
+            from .linux import seccomp
+            seccomp_filter = seccomp.compile_filter(c.data["seccomp"])
+            if seccomp_filter.listener_path:
+                listener_fd = seccomp.connect_listener(seccomp_filter.listener_path)
+                fds_to_close.append(listener_fd)
+        setup = _ExecSetup(proc, init_memfd, console_fd, preserve_fds, bounding,
+                           seccomp_filter, listener_fd, c.data.get("personality"))
         import _socket
         psock, csock = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
         child1 = os.fork()
         if child1 == 0:
-            _exec_child1(ns_fds, csock.fileno(), psock.fileno(), proc, init_memfd, console_fd,
-                         preserve_fds, bounding)
+            _exec_child1(ns_fds, csock.fileno(), psock.fileno(), setup)
         csock.close()
         pid = 0
         try:
@@ -167,7 +175,12 @@ def exec_process(c, proc: dict, *, detach: bool = False, console_socket: "str | 
                 elif msg == b"R":
                     if mgr is not None:
                         mgr.apply(pid)
-                    psock.send(b"G")
+                    payload = b""
+                    if listener_fd >= 0:
+                        from .linux import seccomp
+                        payload = seccomp.listener_state(seccomp_filter, pid, c._hook_state(
+                            c.status))
+                    psock.send(b"G" + payload)
                 elif msg == b"W":
                     continue
         except BaseException:
@@ -240,8 +253,20 @@ def _wait_foreground(pid: int, master: "int | None") -> int:
     return code if code is not None else 0
 
 
-def _exec_child1(ns_fds, csock_fd, psock_fd, proc, init_memfd, console_fd, preserve_fds,
-                 bounding) -> None:
+class _ExecSetup:
+    def __init__(self, proc, init_memfd, console_fd, preserve_fds, bounding, seccomp_filter,
+                 listener_fd, personality):
+        self.proc = proc
+        self.init_memfd = init_memfd
+        self.console_fd = console_fd
+        self.preserve_fds = preserve_fds
+        self.bounding = bounding
+        self.seccomp = seccomp_filter
+        self.listener_fd = listener_fd
+        self.personality = personality
+
+
+def _exec_child1(ns_fds, csock_fd, psock_fd, setup: _ExecSetup) -> None:
     code = 1
     try:
         # Import now: after setns(mnt) the filesystem is the container's.
@@ -253,6 +278,7 @@ def _exec_child1(ns_fds, csock_fd, psock_fd, proc, init_memfd, console_fd, prese
 
         from .create import _fail_child, _send  # noqa: F401
         from .linux import namespaces, process as procmod, shim, terminal  # noqa: F401
+        procmod.preimport(setup.proc, setup.personality)
         os.close(psock_fd)
         shim.prctl(shim.PR_SET_DUMPABLE, 0)
         namespaces.join([x for x in ns_fds if x[0] == "user"])
@@ -267,7 +293,7 @@ def _exec_child1(ns_fds, csock_fd, psock_fd, proc, init_memfd, console_fd, prese
             os.read(gate_r, 1)
             os.close(gate_r)
             try:
-                _exec_child2(csock_fd, proc, init_memfd, console_fd, preserve_fds, bounding)
+                _exec_child2(csock_fd, setup)
             except BaseException as e:
                 _fail_child(csock_fd, e)
             os._exit(1)
@@ -282,9 +308,10 @@ def _exec_child1(ns_fds, csock_fd, psock_fd, proc, init_memfd, console_fd, prese
         os._exit(code)
 
 
-def _exec_child2(sock_fd, proc, init_memfd, console_fd, preserve_fds, bounding) -> None:
+def _exec_child2(sock_fd, setup: _ExecSetup) -> None:
     from .linux import process as procmod
     from .linux import terminal
+    proc, console_fd = setup.proc, setup.console_fd
     os.setsid()
     procmod.apply_rlimits(proc.get("rlimits"))
     if proc.get("oomScoreAdj") is not None:
@@ -304,5 +331,8 @@ def _exec_child2(sock_fd, proc, init_memfd, console_fd, preserve_fds, bounding) 
         raise SetupError(f"process.cwd {cwd!r} is outside the container's root")
     if proc.get("umask") is not None:
         os.umask(int(proc["umask"]))
-    procmod.exec_c_stage(proc, sock_fd=sock_fd, init_memfd=init_memfd,
-                         preserve_fds=preserve_fds, bounding_limit=bounding)
+    extra = procmod.process_records(proc, setup.seccomp, setup.listener_fd, setup.personality)
+    procmod.exec_c_stage(proc, sock_fd=sock_fd, init_memfd=setup.init_memfd,
+                         preserve_fds=setup.preserve_fds, bounding_limit=setup.bounding,
+                         extra=extra,
+                         keep_fds=[setup.listener_fd] if setup.listener_fd >= 0 else [])

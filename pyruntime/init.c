@@ -12,7 +12,9 @@
  * Keys: ready_fd, sync_fd, fifo_dirfd, cgroupns, uid, gid, groups (comma list),
  * cap.bounding/effective/permitted/inheritable/ambient (hex masks), nnp,
  * seccomp (raw struct sock_filter array), seccomp_early, path, arg (repeated),
- * env (repeated), apparmor, selinux.
+ * env (repeated), apparmor, selinux, seccomp_flags, seccomp_listener_fd, affinity
+ * (raw cpu mask bytes), hook.path/hook.arg/hook.env/hook.timeout (startContainer
+ * hooks, in order) and hook_state (their stdin).
  *
  * Protocol with the parent on ready_fd/sync_fd:
  *     C stage -> "R"   started, non-dumpable
@@ -34,8 +36,12 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <signal.h>
+#include <time.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #ifndef PR_CAP_AMBIENT
 #define PR_CAP_AMBIENT 47
@@ -62,6 +68,20 @@ static char *args[MAX_ITEMS + 1], *envs[MAX_ITEMS + 1];
 static int nargs, nenvs;
 static struct sock_fprog seccomp_prog;
 static int have_seccomp;
+static unsigned long seccomp_flags;
+static int seccomp_listener_fd = -1;
+static char sync_payload[65536];      /* after "G": the seccomp notify state JSON, if any */
+static size_t sync_payload_len;
+static unsigned char affinity[1024];
+static size_t affinity_len;
+
+/* startContainer hooks (run after `start`, inside the container, before exec) */
+#define MAX_HOOKS 64
+struct hook { char *path; char *args[MAX_ITEMS / 16 + 1]; int nargs;
+              char *envs[MAX_ITEMS / 16 + 1]; int nenvs; long timeout; };
+static struct hook hooks[MAX_HOOKS];
+static int nhooks;
+static const char *hook_state;
 
 static void fail(const char *what, int err)
 {
@@ -158,17 +178,108 @@ static void parse_plan(char *buf, size_t len)
         else if (IS("path")) path = val;
         else if (IS("arg")) { if (nargs < MAX_ITEMS) args[nargs++] = val; }
         else if (IS("env")) { if (nenvs < MAX_ITEMS) envs[nenvs++] = val; }
+        else if (IS("seccomp_flags")) seccomp_flags = strtoul(val, NULL, 10);
+        else if (IS("seccomp_listener_fd")) seccomp_listener_fd = (int)num(val);
+        else if (IS("affinity")) {
+            affinity_len = vl < sizeof affinity ? vl : sizeof affinity;
+            memcpy(affinity, val, affinity_len);
+        }
+        else if (IS("hook.path")) { if (nhooks < MAX_HOOKS) hooks[nhooks++].path = val; }
+        else if (IS("hook.arg") && nhooks) {
+            struct hook *h = &hooks[nhooks - 1];
+            if (h->nargs < MAX_ITEMS / 16) h->args[h->nargs++] = val;
+        }
+        else if (IS("hook.env") && nhooks) {
+            struct hook *h = &hooks[nhooks - 1];
+            if (h->nenvs < MAX_ITEMS / 16) h->envs[h->nenvs++] = val;
+        }
+        else if (IS("hook.timeout") && nhooks) hooks[nhooks - 1].timeout = num(val);
+        else if (IS("hook_state")) hook_state = val;
         else if (IS("apparmor")) apparmor = val;
         else if (IS("selinux")) selinux = val;
 #undef IS
     }
 }
 
+/* Send the seccomp notify fd and the container process state to the
+ * listener (config-linux.md#seccomp: listenerPath). */
+static void send_listener(int notify_fd)
+{
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = { sync_payload, sync_payload_len };
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    memset(cbuf, 0, sizeof cbuf);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf;
+    msg.msg_controllen = sizeof cbuf;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &notify_fd, sizeof(int));
+    if (sendmsg(seccomp_listener_fd, &msg, MSG_NOSIGNAL) < 0)
+        fail("send the seccomp notify fd to linux.seccomp.listenerPath", errno);
+    close(notify_fd);
+    close(seccomp_listener_fd);
+    seccomp_listener_fd = -1;
+}
+
 static void load_seccomp(void)
 {
     if (!have_seccomp) return;
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &seccomp_prog) < 0)
-        fail("load seccomp filter", errno);
+    long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, seccomp_flags, &seccomp_prog);
+    if (r < 0) fail("load the seccomp filter", errno);
+    if (seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
+        if (seccomp_listener_fd < 0) fail("seccomp notify: no listener socket", 0);
+        send_listener((int)r);
+    }
+}
+
+/* Run one startContainer hook: state JSON on stdin, killed after its timeout. */
+static int run_hook(struct hook *h)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) return -1;
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        dup2(p[0], 0);
+        h->args[h->nargs] = NULL;
+        h->envs[h->nenvs] = NULL;
+        execve(h->path, h->nargs ? h->args : (char *[]){ h->path, NULL }, h->envs);
+        _exit(127);
+    }
+    close(p[0]);
+    if (hook_state) {
+        signal(SIGPIPE, SIG_IGN);
+        if (write(p[1], hook_state, strlen(hook_state)) < 0) { /* hook need not read */ }
+        signal(SIGPIPE, SIG_DFL);
+    }
+    close(p[1]);
+    long waited_ms = 0;
+    int status = 0;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, h->timeout > 0 ? WNOHANG : 0);
+        if (w == pid) break;
+        if (w < 0 && errno != EINTR) return -1;
+        if (h->timeout > 0 && waited_ms >= h->timeout * 1000) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            dprintf(2, "pyruntime: startContainer hook %s timed out after %lds\n", h->path,
+                    h->timeout);
+            return -1;
+        }
+        struct timespec ts = { 0, 2000000 };
+        nanosleep(&ts, NULL);
+        waited_ms += 2;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        dprintf(2, "pyruntime: startContainer hook %s failed (status %d)\n", h->path, status);
+        return -1;
+    }
+    return 0;
 }
 
 static void write_attr(const char *attr, const char *label)
@@ -243,12 +354,17 @@ int main(int argc, char **argv)
 
     say("R");
     if (sync_fd >= 0) {
-        char c = 0;
         ssize_t n;
-        do n = read(sync_fd, &c, 1); while (n < 0 && errno == EINTR);
-        if (n != 1 || c != 'G') _exit(1);   /* the runtime gave up on us */
+        do n = read(sync_fd, sync_payload, sizeof sync_payload);
+        while (n < 0 && errno == EINTR);
+        if (n < 1 || sync_payload[0] != 'G') _exit(1);   /* the runtime gave up on us */
+        sync_payload_len = (size_t)n - 1;
+        memmove(sync_payload, sync_payload + 1, sync_payload_len);
         if (sync_fd != ready_fd) close(sync_fd);
     }
+    /* After joining the cgroup: joining a cpuset resets the affinity. */
+    if (affinity_len && sched_setaffinity(0, affinity_len, (cpu_set_t *)affinity) < 0)
+        fail("process.execCPUAffinity.final: sched_setaffinity", errno);
     if (want_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
         fail("unshare the cgroup namespace", errno);
     if (apparmor) write_attr("exec", apparmor);
@@ -269,6 +385,8 @@ int main(int argc, char **argv)
         if (write(fd, "0", 1) != 1) _exit(1);
         close(fd);
         close(fifo_dirfd);
+        for (int i = 0; i < nhooks; i++)
+            if (run_hook(&hooks[i]) < 0) _exit(1);
     }
     if (have_seccomp && !seccomp_early) load_seccomp();
     if (ready_fd >= 0) {

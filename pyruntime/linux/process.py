@@ -171,9 +171,62 @@ def close_fds_except(keep: "set[int]") -> None:
                 pass
 
 
+def needs_sched(proc: dict, personality: "dict | None") -> bool:
+    return bool(proc.get("scheduler") or proc.get("ioPriority") or proc.get("execCPUAffinity")
+                or personality)
+
+
+def preimport(proc: dict, personality: "dict | None") -> None:
+    """Import now what process_records() will need after pivot_root/setns(mnt)
+    (imports then would search the container's filesystem)."""
+    if needs_sched(proc, personality):
+        from . import sched  # noqa: F401
+
+
+def process_records(proc: dict, seccomp_filter=None, listener_fd: int = -1,
+                    personality: "dict | None" = None) -> list:
+    """Apply what Python can apply now and persists across exec (scheduler, I/O
+    priority, personality, initial CPU affinity); return the plan records for what
+    the C stage must do itself (final affinity, seccomp)."""
+    records: list = []
+    if needs_sched(proc, personality):
+        from . import sched
+        sched.apply(proc, personality)
+        final = (proc.get("execCPUAffinity") or {}).get("final")
+        if final:
+            records.append(("affinity", sched.affinity_mask(final)))
+    if seccomp_filter is not None:
+        records.append(("seccomp", seccomp_filter.bpf))
+        records.append(("seccomp_flags", seccomp_filter.flags))
+        if not proc.get("noNewPrivileges"):
+            # Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
+            # before the capabilities are dropped (as runc does).
+            records.append(("seccomp_early", "1"))
+        if listener_fd >= 0:
+            records.append(("seccomp_listener_fd", listener_fd))
+    return records
+
+
+def hook_records(hooks: list, state: dict) -> list:
+    """startContainer hooks, run by the C stage after `start` (inside the container)."""
+    from ..jsonfast import dumps
+    records: list = []
+    for h in hooks:
+        records.append(("hook.path", h["path"]))
+        for a in h.get("args") or [h["path"]]:
+            records.append(("hook.arg", a))
+        for e in h.get("env") or []:
+            records.append(("hook.env", e))
+        if h.get("timeout"):
+            records.append(("hook.timeout", int(h["timeout"])))
+    records.append(("hook_state", dumps(state)))
+    return records
+
+
 def exec_c_stage(proc: dict, *, sock_fd: int, init_memfd: int, preserve_fds: int = 0,
                  fifo_dirfd: int = -1, cgroupns: bool = False,
-                 bounding_limit: "int | None" = None) -> None:
+                 bounding_limit: "int | None" = None, extra: "list | None" = None,
+                 keep_fds: "list[int] | None" = None) -> None:
     """Find the program, write the plan, close every fd the container must not
     get, and exec the C stage (never returns). We are in the container's root."""
     args = proc.get("args") or []
@@ -192,9 +245,11 @@ def exec_c_stage(proc: dict, *, sock_fd: int, init_memfd: int, preserve_fds: int
         plan.add("arg", a)
     for e in env:
         plan.add("env", e)
+    for key, value in extra or ():
+        plan.add(key, value)
     plan_fd = plan.to_fd()
 
-    control = [f for f in (sock_fd, fifo_dirfd, plan_fd) if f >= 0]
+    control = [f for f in (sock_fd, fifo_dirfd, plan_fd, *(keep_fds or ())) if f >= 0]
     keep = {0, 1, 2, init_memfd, *control, *range(3, 3 + preserve_fds)}
     close_fds_except(keep)
     for f in control:
