@@ -38,9 +38,11 @@ class Runtime:
     def create(self, container_id: str, bundle: str, *, config: "dict | None" = None,
                pid_file: "str | None" = None, console_socket: "str | None" = None,
                console_fd: "int | None" = None, preserve_fds: int = 0,
-               no_pivot: bool = False, no_new_keyring: bool = False) -> "ManagedContainer":
+               no_pivot: bool = False, no_new_keyring: bool = False,
+               _validated: bool = False) -> "ManagedContainer":
         """Create a container from a bundle directory (config.json is read and
-        validated unless ``config`` is given). Returns it in the created state."""
+        validated unless ``config`` is given; a given config is validated too).
+        Returns it in the created state."""
         from .bundle import load_config, validate
         from .create import CreateRequest, create
         from .errors import InvalidConfig
@@ -48,6 +50,8 @@ class Runtime:
         bundle = os.path.abspath(bundle)
         if config is None:
             cfg = load_config(bundle)
+        elif _validated:
+            cfg = config
         else:
             errors = validate(config, bundle)
             if errors:

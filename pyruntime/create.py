@@ -152,6 +152,9 @@ def create(store: StateStore, req: CreateRequest) -> dict:
         store.save(req.id, state)
         os.mkfifo(os.path.join(cdir, FIFO), 0o622)
         mgr.create()
+        # Record which cgroup directories we made: delete removes only those.
+        state["cgroup"] = mgr.to_state()
+        store.save(req.id, state)
         resources = linux.get("resources")
         if resources:
             mgr.set(resources)

@@ -52,7 +52,10 @@ def run(rt, container_id: str, bundle: str, *, detach: bool = False, keep: bool 
     if not create_kw.get("console_socket") and not detach:
         # Our own pty relay when the config asks for a terminal.
         from .bundle import load_config
-        cfg = create_kw.pop("config", None) or load_config(os.path.abspath(bundle))
+        cfg = create_kw.pop("config", None)
+        if cfg is None:
+            cfg = load_config(os.path.abspath(bundle))
+            create_kw["_validated"] = True
         cfg_terminal = bool((cfg.get("process") or {}).get("terminal"))
         create_kw["config"] = cfg
         if cfg_terminal:
