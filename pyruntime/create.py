@@ -17,7 +17,10 @@ Messages on the SOCK_SEQPACKET socketpair (child -> P unless noted):
     b"pid N"      C1: host pid of C2
     b"userns"     C1: unshared the user namespace; P writes the id maps, replies b"ok"
     b"hooks"      C2: mounts done; P runs prestart/createRuntime hooks, replies b"ok"
-    b"R"          C stage started;  P joins it to the cgroups, replies b"G"
+    b"pid N"      (also) P joins C2 to the cgroups that charge no memory (apply_early)
+    b"R"          C stage started; P joins it to what is left (apply_late), replies
+                  b"G"; the C stage then joins the v1 hierarchies itself through
+                  the cgroup "tasks" fds it inherited (no global lock, no RCU wait)
     b"W"          C stage ready and waiting on exec.fifo: create is done
     b"E<msg>"     any stage failed (then it exits)
 """
@@ -106,7 +109,7 @@ def create(store: StateStore, req: CreateRequest) -> dict:
             opened_console = True
     if linux.get("sysctl"):
         from .linux import sysctl
-        sysctl.check(linux["sysctl"], set(join) | new)
+        sysctl.check(linux["sysctl"], set(join) | new, join)
     if proc.get("apparmorProfile") or proc.get("selinuxLabel") or linux.get("mountLabel"):
         from .linux import lsm
         lsm.check(proc, linux)
@@ -151,13 +154,15 @@ def create(store: StateStore, req: CreateRequest) -> dict:
         }
         store.save(req.id, state)
         os.mkfifo(os.path.join(cdir, FIFO), 0o622)
+        os.chmod(os.path.join(cdir, FIFO), 0o622)  # not umask-reduced: the init may be an unprivileged uid
         mgr.create()
         # Record which cgroup directories we made: delete removes only those.
         state["cgroup"] = mgr.to_state()
         store.save(req.id, state)
-        resources = linux.get("resources")
-        if resources:
-            mgr.set(resources)
+        # Always: the first set() also installs the default device rules.
+        mgr.set(linux.get("resources") or {})
+        join_fds = [os.open(f, os.O_WRONLY | os.O_CLOEXEC) for f in mgr.self_join_files()]
+        fds_to_close.extend(join_fds)
 
         init_memfd = sealed_init_memfd()
         fds_to_close.append(init_memfd)
@@ -168,12 +173,15 @@ def create(store: StateStore, req: CreateRequest) -> dict:
             from .linux import seccomp
             listener_fd = seccomp.connect_listener(seccomp_filter.listener_path)
             fds_to_close.append(listener_fd)
+        from .linux import idmap  # idmapped mounts need the host's privileges: built here
+        fds_to_close.extend(idmap.prepare(cfg, rootfs))
         import _socket
         psock, csock = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
         ctx = _ChildContext(req, cfg, rootfs, ns_fds, new, csock.fileno(), psock.fileno(),
                             init_memfd, dirfd, console_fd, mgr)
         ctx.seccomp = seccomp_filter
         ctx.listener_fd = listener_fd
+        ctx.join_fds = join_fds
         child1 = os.fork()
         if child1 == 0:
             _child1(ctx)  # never returns
@@ -231,7 +239,6 @@ def write_pid_file(path: str, pid: int) -> None:
 
 def _drive(psock, child1: int, ctx: "_ChildContext", state: dict, mgr) -> int:
     """P's side of the protocol; returns the init's host pid once it waits for start."""
-    from . import hooks
     init_pid = 0
     while True:
         msg = psock.recv(65536)
@@ -241,6 +248,7 @@ def _drive(psock, child1: int, ctx: "_ChildContext", state: dict, mgr) -> int:
             raise SetupError(msg[1:].decode("utf-8", "replace"))
         if msg.startswith(b"pid "):
             init_pid = int(msg[4:])
+            mgr.apply_early(init_pid)
         elif msg == b"userns":
             from .linux import namespaces
             linux = ctx.cfg.get("linux") or {}
@@ -248,13 +256,14 @@ def _drive(psock, child1: int, ctx: "_ChildContext", state: dict, mgr) -> int:
                                      linux.get("gidMappings") or [])
             psock.send(b"ok")
         elif msg == b"hooks":
+            from . import hooks
             st = _hook_state(state, init_pid, "creating")
             cfg_hooks = ctx.cfg.get("hooks") or {}
             hooks.run_hooks("prestart", cfg_hooks.get("prestart"), st)
             hooks.run_hooks("createRuntime", cfg_hooks.get("createRuntime"), st)
             psock.send(b"ok")
         elif msg == b"R":
-            mgr.apply(init_pid)
+            mgr.apply_late(init_pid)
             netdevs = (ctx.cfg.get("linux") or {}).get("netDevices")
             if netdevs:
                 from .linux import netdev
@@ -327,6 +336,7 @@ class _ChildContext:
         self.mgr = mgr
         self.seccomp = None
         self.listener_fd = -1
+        self.join_fds: "list[int]" = []
 
 
 def _send(fd: int, data: bytes) -> None:
@@ -359,6 +369,7 @@ def _child1(ctx: _ChildContext) -> None:
         os.close(ctx.psock_fd)
         fd = ctx.csock_fd
         shim.prctl(shim.PR_SET_DUMPABLE, 0)
+        _preimport_child2(ctx)  # before the user namespace: see there
         namespaces.join([x for x in ctx.ns_fds if x[0] == "user"])
         if "user" in ctx.new:
             shim.unshare(shim.CLONE_NEWUSER)
@@ -392,6 +403,16 @@ def _child1(ctx: _ChildContext) -> None:
         os._exit(code)
 
 
+def _preimport_child2(ctx: _ChildContext) -> None:
+    """Import what C2 needs while still the host's root: once in a user namespace
+    we are its mapped root, which may not read the interpreter's files (e.g. a
+    Python under /root, mode 0700), so a later import fails."""
+    import fcntl, resource, select, stat, struct  # noqa: F401,E401
+    from . import hooks  # noqa: F401
+    from .linux import process, rootfs, terminal  # noqa: F401
+    process.preimport(ctx.cfg.get("process") or {}, (ctx.cfg.get("linux") or {}).get("personality"))
+
+
 def _write_time_offsets(offsets: dict) -> None:
     lines = []
     for clock, name in (("monotonic", "monotonic"), ("boottime", "boottime")):
@@ -418,14 +439,15 @@ def _setup_container(ctx: _ChildContext) -> None:
     import _socket  # noqa: F401
     import fcntl  # noqa: F401
     import resource  # noqa: F401
-    import select  # noqa: F401
     import stat  # noqa: F401
     import struct  # noqa: F401
 
-    from . import hooks
     from .linux import process as procmod
     from .linux import shim, terminal  # noqa: F401
     from .linux.rootfs import Rootfs
+    cfg_hooks = ctx.cfg.get("hooks") or {}
+    if cfg_hooks.get("createContainer"):
+        from . import hooks
 
     fd = ctx.csock_fd
     cfg = ctx.cfg
@@ -474,6 +496,7 @@ def _setup_container(ctx: _ChildContext) -> None:
         procmod.set_oom_score_adj(proc["oomScoreAdj"])
     extra = procmod.process_records(proc, ctx.seccomp, ctx.listener_fd,
                                     linux.get("personality"))
+    extra.extend(("cgroup_fd", f) for f in ctx.join_fds)
     start_hooks = cfg_hooks.get("startContainer")
     if start_hooks:
         extra.extend(procmod.hook_records(start_hooks, {
@@ -494,14 +517,15 @@ def _setup_container(ctx: _ChildContext) -> None:
     here = os.getcwd()
     if not here.startswith("/") or here.startswith("(unreachable)"):
         raise SetupError(f"process.cwd {cwd!r} is outside the container's root")
-    if proc.get("umask") is not None:
-        os.umask(int(proc["umask"]))
+    umask = (proc.get("user") or {}).get("umask")  # process.user.umask (config.md)
+    if umask is not None:
+        os.umask(int(umask))
     else:
         os.umask(0o022)
     procmod.exec_c_stage(proc, sock_fd=fd, init_memfd=ctx.init_memfd,
                          preserve_fds=req.preserve_fds, fifo_dirfd=ctx.dirfd,
                          cgroupns="cgroup" in ctx.new, extra=extra,
-                         keep_fds=[ctx.listener_fd] if ctx.listener_fd >= 0 else [])
+                         keep_fds=[ctx.listener_fd, *ctx.join_fds])
 
 
 def _check_proc() -> None:

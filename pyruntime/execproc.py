@@ -152,8 +152,13 @@ def exec_process(c, proc: dict, *, detach: bool = False, console_socket: "str | 
             if seccomp_filter.listener_path:
                 listener_fd = seccomp.connect_listener(seccomp_filter.listener_path)
                 fds_to_close.append(listener_fd)
+        join_fds = []
+        if mgr is not None:
+            join_fds = [os.open(f, os.O_WRONLY | os.O_CLOEXEC) for f in mgr.self_join_files()]
+            fds_to_close.extend(join_fds)
         setup = _ExecSetup(proc, init_memfd, console_fd, preserve_fds, bounding,
                            seccomp_filter, listener_fd, c.data.get("personality"))
+        setup.join_fds = join_fds
         import _socket
         psock, csock = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
         child1 = os.fork()
@@ -172,9 +177,11 @@ def exec_process(c, proc: dict, *, detach: bool = False, console_socket: "str | 
                     raise SetupError(msg[1:].decode("utf-8", "replace"))
                 if msg.startswith(b"pid "):
                     pid = int(msg[4:])
+                    if mgr is not None:
+                        mgr.apply_early(pid)
                 elif msg == b"R":
                     if mgr is not None:
-                        mgr.apply(pid)
+                        mgr.apply_late(pid)
                     payload = b""
                     if listener_fd >= 0:
                         from .linux import seccomp
@@ -264,6 +271,7 @@ class _ExecSetup:
         self.seccomp = seccomp_filter
         self.listener_fd = listener_fd
         self.personality = personality
+        self.join_fds: "list[int]" = []
 
 
 def _exec_child1(ns_fds, csock_fd, psock_fd, setup: _ExecSetup) -> None:
@@ -329,10 +337,11 @@ def _exec_child2(sock_fd, setup: _ExecSetup) -> None:
         raise SetupError(f'chdir to cwd ("{cwd}") failed: {e.strerror.lower()}') from None
     if os.getcwd().startswith("(unreachable)"):
         raise SetupError(f"process.cwd {cwd!r} is outside the container's root")
-    if proc.get("umask") is not None:
-        os.umask(int(proc["umask"]))
+    umask = (proc.get("user") or {}).get("umask")  # process.user.umask (config.md)
+    if umask is not None:
+        os.umask(int(umask))
     extra = procmod.process_records(proc, setup.seccomp, setup.listener_fd, setup.personality)
+    extra.extend(("cgroup_fd", f) for f in setup.join_fds)
     procmod.exec_c_stage(proc, sock_fd=sock_fd, init_memfd=setup.init_memfd,
                          preserve_fds=setup.preserve_fds, bounding_limit=setup.bounding,
-                         extra=extra,
-                         keep_fds=[setup.listener_fd] if setup.listener_fd >= 0 else [])
+                         extra=extra, keep_fds=[setup.listener_fd, *setup.join_fds])

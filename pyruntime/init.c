@@ -14,7 +14,8 @@
  * seccomp (raw struct sock_filter array), seccomp_early, path, arg (repeated),
  * env (repeated), apparmor, selinux, seccomp_flags, seccomp_listener_fd, affinity
  * (raw cpu mask bytes), hook.path/hook.arg/hook.env/hook.timeout (startContainer
- * hooks, in order) and hook_state (their stdin).
+ * hooks, in order), hook_state (their stdin) and cgroup_fd (repeated: open
+ * cgroup "tasks" files to join by writing "0").
  *
  * Protocol with the parent on ready_fd/sync_fd:
  *     C stage -> "R"   started, non-dumpable
@@ -72,6 +73,8 @@ static unsigned long seccomp_flags;
 static int seccomp_listener_fd = -1;
 static char sync_payload[65536];      /* after "G": the seccomp notify state JSON, if any */
 static size_t sync_payload_len;
+static int cgroup_fds[64];
+static int ncgroup_fds;
 static unsigned char affinity[1024];
 static size_t affinity_len;
 
@@ -178,6 +181,7 @@ static void parse_plan(char *buf, size_t len)
         else if (IS("path")) path = val;
         else if (IS("arg")) { if (nargs < MAX_ITEMS) args[nargs++] = val; }
         else if (IS("env")) { if (nenvs < MAX_ITEMS) envs[nenvs++] = val; }
+        else if (IS("cgroup_fd")) { if (ncgroup_fds < 64) cgroup_fds[ncgroup_fds++] = (int)num(val); }
         else if (IS("seccomp_flags")) seccomp_flags = strtoul(val, NULL, 10);
         else if (IS("seccomp_listener_fd")) seccomp_listener_fd = (int)num(val);
         else if (IS("affinity")) {
@@ -362,12 +366,20 @@ int main(int argc, char **argv)
         memmove(sync_payload, sync_payload + 1, sync_payload_len);
         if (sync_fd != ready_fd) close(sync_fd);
     }
+    /* Join the container's cgroups ourselves: a task writing "0" to a v1 "tasks"
+     * file moves itself without the kernel's global threadgroup lock (whose RCU
+     * grace period costs 10-20 ms per move). We are the C stage by now, so no
+     * Python memory was ever charged to the container. */
+    for (int i = 0; i < ncgroup_fds; i++) {
+        if (write(cgroup_fds[i], "0", 1) != 1) fail("join the container's cgroup", errno);
+        close(cgroup_fds[i]);
+    }
     /* After joining the cgroup: joining a cpuset resets the affinity. */
     if (affinity_len && sched_setaffinity(0, affinity_len, (cpu_set_t *)affinity) < 0)
         fail("process.execCPUAffinity.final: sched_setaffinity", errno);
     if (want_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
         fail("unshare the cgroup namespace", errno);
-    if (apparmor) write_attr("exec", apparmor);
+    if (apparmor) write_attr(access("/proc/thread-self/attr/apparmor/exec", F_OK) == 0 ? "apparmor/exec" : "exec", apparmor);
     if (selinux) write_attr("exec", selinux);
     if (have_seccomp && seccomp_early) load_seccomp();
     drop_credentials();
