@@ -68,7 +68,11 @@ def cmd_list(root, opts, args, extra, gopts):
     fmt = opts.get("format", "table")
     if fmt not in ("table", "json"):
         raise InvalidArgument(f"invalid --format {fmt!r}: use table or json")
-    states = [c.state() for c in _runtime(root).list()]
+    states = []
+    for c in _runtime(root).list():
+        st = c.state()
+        st["owner"] = _owner(c.dir)
+        states.append(st)
     if opts.get("quiet"):
         _out("".join(s["id"] + "\n" for s in states))
         return
@@ -80,8 +84,21 @@ def cmd_list(root, opts, args, extra, gopts):
     rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]]
     for s in states:
         rows.append([s["id"], str(s["pid"]), s["status"], s["bundle"], s["created"],
-                     s["owner"] or ("root" if os.geteuid() == 0 else str(os.geteuid()))])
+                     s["owner"]])
     _out(_table(rows))
+
+
+def _owner(path: str) -> str:
+    """The user owning a container's state directory (runc's list OWNER)."""
+    try:
+        uid = os.stat(path).st_uid
+    except OSError:
+        return ""
+    try:
+        import pwd
+        return pwd.getpwuid(uid).pw_name
+    except (KeyError, ImportError):
+        return str(uid)
 
 
 def _table(rows: "list[list[str]]") -> str:
