@@ -196,7 +196,10 @@ def test_run_refuses_unknown_opcodes():
 def test_attach_without_shim_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(bpf, "SHIM", None)
     import sys
+    import pyruntime
     monkeypatch.setitem(sys.modules, "pyruntime._shim", None)  # "not built"
+    # an earlier test may have imported it: the package attribute must go too
+    monkeypatch.delattr(pyruntime, "_shim", raising=False)
     with pytest.raises(CgroupError) as ei:
         bpf.attach("/nonexistent", bpf.program(State(False)))
     assert "pyruntime._shim" in str(ei.value)
