@@ -32,9 +32,9 @@ def cap_mask(names: "list[str]", field: str) -> int:
     top = last_cap()
     for n in names or ():
         num = CAP_NUMBER.get(n)
-        if num is None:
-            raise SetupError(f"process.capabilities.{field}: unknown capability {n!r}")
-        if num <= top:  # the kernel does not know it: nothing to grant (runc warns)
+        # Unknown to us or to this kernel: nothing to grant. The spec says to warn
+        # and not fail (config.md#configLinuxProcess); create logs the warning.
+        if num is not None and num <= top:
             mask |= 1 << num
     return mask
 
