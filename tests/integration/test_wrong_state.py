@@ -2,7 +2,6 @@
 container), ``delete --force``, and ``kill``'s signal forms."""
 from __future__ import annotations
 
-import os
 import signal
 
 import pytest

@@ -12,7 +12,7 @@ import pytest
 from support.bundles import clone_rootfs
 from support.checks import assert_one_line_error, parse_rfc3339
 from support.leaks import LeakChecker, cgroup_hierarchies
-from support.reaper import children, get_reaper, is_child_subreaper, proc_state
+from support.reaper import children, is_child_subreaper, proc_state
 from support.runtime import Result
 
 root_only = pytest.mark.root
@@ -112,8 +112,8 @@ def test_we_are_a_child_subreaper():
 
 
 def test_orphans_are_adopted_and_reaped(reaper):
-    out = subprocess.run(["sh", "-c", "sleep 0.2 >/dev/null 2>&1 & echo $!"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(["sh", "-c", "sleep 0.2 >/dev/null 2>&1 & echo $!"],
+                         capture_output=True, text=True, check=True).stdout
     orphan = int(out)
     assert orphan in children(), "the orphan was not reparented to us"
     assert reaper.wait_pid(orphan, 5) == 0
