@@ -6,12 +6,19 @@ import os
 from .errors import ContainerNotFound, ContainerNotRunning, InvalidArgument, WrongState
 from .state import FIFO, StateStore, pid_alive, status as derive_status
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time: for the type checker only
+    from typing import Any
+
+    from .cgroups import Manager
+
 
 class Container:
     """A container known to a state store. Attributes are read on demand; the
     status is derived from live facts on every access."""
 
-    def __init__(self, store: StateStore, container_id: str, data: "dict | None" = None):
+    def __init__(self, store: StateStore, container_id: str,
+                 data: "dict[str, Any] | None" = None) -> None:
         self.store = store
         self.id = container_id
         self.dir = store.dir(container_id)
@@ -22,7 +29,7 @@ class Container:
         self._data = self.store.load(self.id)
 
     @property
-    def data(self) -> dict:
+    def data(self) -> "dict[str, Any]":
         return self._data
 
     @property
@@ -31,13 +38,13 @@ class Container:
 
     @property
     def bundle(self) -> str:
-        return self._data.get("bundle", "")
+        return str(self._data.get("bundle", ""))
 
     @property
     def status(self) -> str:
         return derive_status(self._data, self.dir)
 
-    def state(self) -> dict:
+    def state(self) -> "dict[str, Any]":
         """The OCI state (runtime.md#state), plus runc's rootfs/created/owner."""
         st = self.status
         d = self._data
@@ -55,7 +62,7 @@ class Container:
             out["annotations"] = d["annotations"]
         return out
 
-    def _cgroup(self):
+    def _cgroup(self) -> "Manager | None":
         from . import cgroups
         cg = self._data.get("cgroup")
         return cgroups.manager_from_state(cg) if cg else None
@@ -96,7 +103,7 @@ class Container:
                     os.kill(p, signum)
                 except ProcessLookupError:
                     pass
-            if st == "paused" and signum == 9:
+            if st == "paused" and signum == 9 and mgr is not None:
                 mgr.thaw()
             return
         _signal_pid(self.pid, self._data.get("pid_start"), signum, self.id)
@@ -108,6 +115,9 @@ class Container:
         try:
             self.reload()
             st = self.status
+            if st == "creating" and self._data.get("half_made"):
+                # status() saw OUR lock: no create holds it, so that create died
+                st = "stopped"
             if st == "creating" and not force:
                 raise WrongState(f"cannot delete container {self.id!r}: it is being created", st)
             if st in ("created", "running", "paused"):
@@ -142,7 +152,7 @@ class Container:
                     pass
         wait_gone(self.pid, self._data.get("pid_start"), 10.0)
 
-    def _hook_state(self, status: str) -> dict:
+    def _hook_state(self, status: str) -> "dict[str, Any]":
         d = self._data
         out = {"ociVersion": d.get("ociVersion", ""), "id": self.id, "status": status,
                "pid": self.pid, "bundle": d.get("bundle", "")}
@@ -169,19 +179,19 @@ class Container:
         mgr = self._cgroup()
         return sorted(mgr.pids()) if mgr else [self.pid]
 
-    def update(self, resources: dict) -> None:
+    def update(self, resources: "dict[str, Any]") -> None:
         st = self.status
         if st == "stopped":
             raise ContainerNotRunning(self.id, st)
         self._require_cgroup().set(resources)
 
-    def stats(self) -> dict:
+    def stats(self) -> "dict[str, Any]":
         st = self.status
         if st == "stopped":
             raise ContainerNotRunning(self.id, st)
         return self._require_cgroup().stats()
 
-    def _require_cgroup(self):
+    def _require_cgroup(self) -> "Manager":
         mgr = self._cgroup()
         if mgr is None:
             from .errors import CgroupError
@@ -189,7 +199,7 @@ class Container:
         return mgr
 
 
-def wait_gone(pid: int, start_time, timeout: float) -> bool:
+def wait_gone(pid: int, start_time: "int | None", timeout: float) -> bool:
     """Wait until ``pid`` has exited (a zombie counts as exited)."""
     if not pid_alive(pid, start_time):
         return True
@@ -207,7 +217,7 @@ def wait_gone(pid: int, start_time, timeout: float) -> bool:
         os.close(pidfd)
 
 
-def _signal_pid(pid: int, start_time, signum: int, cid: str) -> None:
+def _signal_pid(pid: int, start_time: "int | None", signum: int, cid: str) -> None:
     """Signal through a pidfd, after checking the pid is still our init (no
     signal ever reaches a recycled pid)."""
     import _signal
@@ -227,35 +237,38 @@ def _signal_pid(pid: int, start_time, signum: int, cid: str) -> None:
 
 def _open_fifo_and_release(fifo: str, pid: int) -> None:
     """Open exec.fifo for reading (which lets the waiting init's open() return),
-    read its byte: the init is now exec'ing the user program."""
+    read its byte: the init is now exec'ing the user program.
+
+    The pidfd is taken *before* the fifo is opened: once released, a short-lived
+    program may exit and be reaped by the caller at once, and that is a success."""
     import select
-    try:
-        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise WrongState("cannot start an already running container", "running") from None
+    from .errors import PyruntimeError
     try:
         pidfd = os.pidfd_open(pid)
     except ProcessLookupError:
-        os.close(fd)
         raise ContainerNotRunning(os.path.basename(os.path.dirname(fifo))) from None
-    from .errors import PyruntimeError
     try:
-        while True:
-            r, _, _ = select.select([fd, pidfd], [], [], 30.0)
-            if not r:
-                raise PyruntimeError("timed out waiting for the container init to start")
-            if fd in r:
+        try:
+            fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise WrongState("cannot start an already running container", "running") from None
+        try:
+            while True:
+                r, _, _ = select.select([fd, pidfd], [], [], 30.0)
+                if not r:
+                    raise PyruntimeError("timed out waiting for the container init to start")
                 try:
                     data = os.read(fd, 1)
                 except BlockingIOError:
-                    continue
+                    data = None
                 if data:
                     return
-                raise PyruntimeError("container init exited before it could start the process")
-            if pidfd in r:
-                raise PyruntimeError("container init exited before it could start the process")
+                if data == b"" or pidfd in r:
+                    raise PyruntimeError("container init exited before it could start the "
+                                         "process")
+        finally:
+            os.close(fd)
     finally:
-        os.close(fd)
         os.close(pidfd)
 
 
