@@ -3,7 +3,7 @@
 # (as root). Idempotent and quiet; fast when everything is already there.
 set -euo pipefail
 PKGS=(gcc libc6-dev busybox-static runc user-mode-linux kmod iproute2 strace
-      podman containerd umoci crun)
+      podman conmon containerd umoci crun)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -28,7 +28,7 @@ def _skip_reason(tools) -> str | None:
         return "client tests need root"
     missing = [t for t in tools if not shutil.which(t)]
     if missing:
-        return (f"not installed: {', '.join(missing)} (run tools/install-client-deps.sh)")
+        return (f"not installed: {', '.join(missing)} (run tools/install-deps.sh)")
     return None
 
 
