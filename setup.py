@@ -38,13 +38,13 @@ LAUNCHER = """#!{python} -IS
 import sys
 sys.path.insert(0, {libdir!r})
 try:
-    from pyruntime.cli import main
+    from pyruntime.cli import entry
 except ImportError:  # installed somewhere else (--user, --target): search normally
     del sys.path[0]
     import site
     site.main()
-    from pyruntime.cli import main
-sys.exit(main())
+    from pyruntime.cli import entry
+entry()
 """
 
 

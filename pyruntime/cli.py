@@ -205,6 +205,19 @@ def main(argv: "list[str] | None" = None) -> int:
         return 1
 
 
+def entry() -> None:
+    """The console script: main(), flush, and leave without the interpreter's
+    teardown (module and object finalisation costs 2-5 ms on every call, and
+    every file we write is closed explicitly before this point)."""
+    rc = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            rc = rc or 1
+    os._exit(rc)
+
+
 def _default_root(gopts: dict) -> str:
     rootless = gopts.get("rootless")
     if os.geteuid() != 0 and rootless not in ("false",):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import time
 
 from ..errors import CgroupError
@@ -294,7 +293,7 @@ def add_proc(dirpath: str, pid: int, field: str = "cgroup") -> None:
     raise CgroupError(f"cannot move process {pid} into cgroup {dirpath}: {last.strerror}")
 
 
-def kill_pids(pids, sig=signal.SIGKILL) -> None:
+def kill_pids(pids, sig: int = 9) -> None:  # SIGKILL (no `import signal`: start-up)
     me = os.getpid()
     for pid in set(pids):
         if pid == me or pid <= 1:
@@ -367,6 +366,17 @@ def rmdir_tree(dirpath: str, timeout: float) -> bool:
             return False
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
+
+
+def try_rmdir(dirpath: str) -> bool:
+    """One rmdir; True when the directory is gone (removed now or never there)."""
+    try:
+        os.rmdir(dirpath)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return False
+    return True
 
 
 def rmdir_quiet(dirpath: str) -> None:

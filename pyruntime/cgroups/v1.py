@@ -177,10 +177,13 @@ class V1Manager(Manager):
 
     def destroy(self) -> None:
         owned = [d for d in self._dirs() if d in self.created]
-        if owned:
-            self._kill_all(owned)
+        # Fast path: an empty cgroup without children just goes (one rmdir each);
+        # only what refuses is searched for leftovers, killed and removed deepest first.
+        busy = [d for d in owned if not cm.try_rmdir(d)]
+        if busy:
+            self._kill_all(busy)
         leftover = []
-        for d in owned:
+        for d in busy:
             if not cm.rmdir_tree(d, timeout=2.0):
                 leftover.append(d)
         for d in reversed(self.created):

@@ -71,7 +71,7 @@ class V2Manager(Manager):
 
     def destroy(self) -> None:
         owned = self.dir in self.created
-        if owned and os.path.isdir(self.dir):
+        if owned and not cm.try_rmdir(self.dir):  # fast path: empty, no children
             self._kill_all()
             if not cm.rmdir_tree(self.dir, timeout=2.0):
                 raise CgroupError(f"cannot remove cgroup {self.dir}: still busy "
