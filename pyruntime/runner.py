@@ -125,7 +125,7 @@ def _relay(master: int, c) -> "int | None":
     saved = None
     if os.isatty(0):
         saved = termios.tcgetattr(0)
-        tty.setraw(0)
+        tty.setraw(0, termios.TCSANOW)  # TCSAFLUSH (the default) drops typed-ahead input
         _copy_winsize(0, master)
     try:
         stdin_open = True
