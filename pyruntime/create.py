@@ -90,6 +90,9 @@ def create(store: StateStore, req: CreateRequest) -> dict:
     cfg = req.cfg
     proc = cfg.get("process") or {}
     linux = cfg.get("linux") or {}
+    from .validation import config_warnings
+    for w in config_warnings(cfg):  # e.g. capabilities this kernel does not know
+        log.warning(str(w))
     rootfs = bundle_mod.rootfs_path(cfg, req.bundle)
     join, new = namespaces.split(linux.get("namespaces"))
     if "mount" not in join and "mount" not in new:
@@ -175,6 +178,11 @@ def create(store: StateStore, req: CreateRequest) -> dict:
             fds_to_close.append(listener_fd)
         from .linux import idmap  # idmapped mounts need the host's privileges: built here
         fds_to_close.extend(idmap.prepare(cfg, rootfs))
+        listen = _listen_fds()
+        if listen:  # socket activation, as runc: fds 3.. first; LISTEN_FDS=n, LISTEN_PID=1
+            cfg = dict(cfg, process=dict(proc, env=list(proc.get("env") or [])
+                                         + [f"LISTEN_FDS={listen}", "LISTEN_PID=1"]))
+            req.preserve_fds += listen
         import _socket
         psock, csock = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
         ctx = _ChildContext(req, cfg, rootfs, ns_fds, new, csock.fileno(), psock.fileno(),
@@ -224,6 +232,16 @@ def create(store: StateStore, req: CreateRequest) -> dict:
             except OSError:
                 pass
         os.close(lockfd)
+
+
+def _listen_fds() -> int:
+    """systemd socket activation: LISTEN_FDS fds from 3 are ours if LISTEN_PID is us."""
+    try:
+        if int(os.environ.get("LISTEN_PID", "")) != os.getpid():
+            return 0
+        return max(int(os.environ.get("LISTEN_FDS", "")), 0)
+    except ValueError:
+        return 0
 
 
 def write_pid_file(path: str, pid: int) -> None:
@@ -471,10 +489,10 @@ def _setup_container(ctx: _ChildContext) -> None:
                          "status": "creating", "pid": os.getpid(), "bundle": req.bundle,
                          "annotations": cfg.get("annotations") or {}})
     rootfs.pivot(req.no_pivot)
-    rootfs.finish()
-    _check_proc()
+    proc_mnt = _check_proc()
     for key, value in (linux.get("sysctl") or {}).items():
-        _write_sysctl(key, value)
+        _write_sysctl(key, value, proc_mnt)
+    rootfs.finish()  # after the sysctls: readonlyPaths usually has /proc/sys (as runc)
     if proc.get("terminal"):
         from .linux import terminal
         master, slave, name = terminal.open_pty()
@@ -500,7 +518,7 @@ def _setup_container(ctx: _ChildContext) -> None:
     start_hooks = cfg_hooks.get("startContainer")
     if start_hooks:
         extra.extend(procmod.hook_records(start_hooks, {
-            "ociVersion": cfg.get("ociVersion", ""), "id": req.id, "status": "running",
+            "ociVersion": cfg.get("ociVersion", ""), "id": req.id, "status": "created",
             "pid": 1, "bundle": req.bundle, "annotations": cfg.get("annotations") or {}}))
     if not req.no_new_keyring:
         try:
@@ -514,7 +532,10 @@ def _setup_container(ctx: _ChildContext) -> None:
     except OSError as e:
         raise SetupError(f'chdir to cwd ("{cwd}") set in config.json failed: '
                          f"{e.strerror.lower()}") from None
-    here = os.getcwd()
+    try:
+        here = os.getcwd()
+    except FileNotFoundError:  # glibc's answer to the kernel's "(unreachable)/..."
+        here = ""
     if not here.startswith("/") or here.startswith("(unreachable)"):
         raise SetupError(f"process.cwd {cwd!r} is outside the container's root")
     umask = (proc.get("user") or {}).get("umask")  # process.user.umask (config.md)
@@ -522,34 +543,63 @@ def _setup_container(ctx: _ChildContext) -> None:
         os.umask(int(umask))
     else:
         os.umask(0o022)
+    # The C stage waits for `start` holding only an O_PATH fd of exec.fifo (it
+    # re-opens it through /proc/self/fd), never the state directory: a process of
+    # the container able to ptrace it must not find a host directory there.
+    fifo_dirfd = ctx.dirfd
+    keep = [ctx.listener_fd, *ctx.join_fds]
+    if proc_mnt is not None:
+        fifo_fd = os.open(FIFO, os.O_PATH | os.O_CLOEXEC | os.O_NOFOLLOW, dir_fd=ctx.dirfd)
+        extra.append(("fifo_fd", fifo_fd))
+        keep.append(fifo_fd)
+        os.close(ctx.dirfd)
+        fifo_dirfd = -1
     procmod.exec_c_stage(proc, sock_fd=fd, init_memfd=ctx.init_memfd,
-                         preserve_fds=req.preserve_fds, fifo_dirfd=ctx.dirfd,
-                         cgroupns="cgroup" in ctx.new, extra=extra,
-                         keep_fds=[ctx.listener_fd, *ctx.join_fds])
+                         preserve_fds=req.preserve_fds, fifo_dirfd=fifo_dirfd,
+                         cgroupns="cgroup" in ctx.new, extra=extra, keep_fds=keep)
 
 
-def _check_proc() -> None:
+def _check_proc() -> "int | None":
     """Refuse to write to a /proc that is not procfs (a bind or tmpfs planted
-    there would swallow or redirect sysctl and LSM writes: CVE-2019-16884)."""
+    there would swallow or redirect sysctl and LSM writes: CVE-2019-16884).
+    Returns the mount id of /proc (None: the container has no /proc)."""
     from .linux import shim
     try:
         fd = os.open("/proc", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC | os.O_NOFOLLOW)
     except OSError:
-        return  # no /proc in the container: nothing will be written there
+        return None  # no /proc in the container: nothing will be written there
     try:
         if shim.fs_magic(fd) != shim.PROC_SUPER_MAGIC:
             raise SetupError("/proc in the container is not a procfs mount")
+        return _mnt_id(fd)
     finally:
         os.close(fd)
 
 
-def _write_sysctl(key: str, value: str) -> None:
+def _mnt_id(fd: int) -> "int | None":
+    try:
+        with open(f"/proc/self/fdinfo/{fd}") as f:
+            for line in f:
+                if line.startswith("mnt_id:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _write_sysctl(key: str, value: str, proc_mnt: "int | None" = None) -> None:
+    from .linux import shim
     path = "/proc/sys/" + key.replace(".", "/")
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
     except OSError as e:
         raise SetupError(f"linux.sysctl: cannot set {key}: {e.strerror.lower()}") from None
     try:
+        # Not a file of the container's own /proc mount (something mounted over
+        # /proc/sys or under it): the write would go elsewhere (CVE-2025-52881).
+        if shim.fs_magic(fd) != shim.PROC_SUPER_MAGIC or _mnt_id(fd) != proc_mnt:
+            raise SetupError(f"linux.sysctl: cannot set {key}: {path} is not on the "
+                             "container's procfs mount")
         os.write(fd, str(value).encode())
     except OSError as e:
         raise SetupError(f"linux.sysctl: cannot set {key}={value}: {e.strerror.lower()}") \

@@ -79,8 +79,11 @@ def process_from_flags(base: dict, opts: dict, argv: "list[str]") -> dict:
         caps = {k: list(v) for k, v in (proc.get("capabilities") or {}).items()}
         for cap in opts["cap"]:
             name = cap.upper() if cap.upper().startswith("CAP_") else "CAP_" + cap.upper()
-            for field in ("bounding", "effective", "permitted", "ambient", "inheritable"):
-                if field == "inheritable" and field not in caps:
+            # Never the inheritable set (CVE-2022-29162); ambient only if the spec
+            # has an inheritable set at all (as runc: the kernel raises an ambient
+            # capability only if it is inheritable too).
+            for field in ("bounding", "effective", "permitted", "ambient"):
+                if field == "ambient" and caps.get("inheritable") is None:
                     continue
                 caps.setdefault(field, [])
                 if name not in caps[field]:
@@ -335,7 +338,11 @@ def _exec_child2(sock_fd, setup: _ExecSetup) -> None:
         os.chdir(cwd)
     except OSError as e:
         raise SetupError(f'chdir to cwd ("{cwd}") failed: {e.strerror.lower()}') from None
-    if os.getcwd().startswith("(unreachable)"):
+    try:
+        here = os.getcwd()
+    except FileNotFoundError:  # glibc's answer to the kernel's "(unreachable)/..."
+        here = "(unreachable)"
+    if here.startswith("(unreachable)"):
         raise SetupError(f"process.cwd {cwd!r} is outside the container's root")
     umask = (proc.get("user") or {}).get("umask")  # process.user.umask (config.md)
     if umask is not None:

@@ -1,5 +1,26 @@
 """The `features` document (features.md, features-linux.md): what this build of
-pyruntime recognises. It describes the runtime, not the host, so it is static."""
+pyruntime recognises. It describes the runtime, not the host (only seccomp's
+``supportedFlags`` is probed, as the spec allows)."""
+
+
+def _seccomp() -> dict:
+    try:
+        from .linux import seccomp
+        seccomp._load()
+    except Exception:  # no cffi or no libseccomp.so.2: seccomp configs cannot work
+        return {"enabled": False}
+    try:
+        supported = seccomp.supported_flags()
+    except Exception:
+        supported = []
+    return {
+        "enabled": True,
+        "actions": sorted(seccomp.ACTIONS),
+        "operators": sorted(seccomp.OPERATORS),
+        "archs": seccomp.known_arches(),
+        "knownFlags": list(seccomp.FLAGS),
+        "supportedFlags": supported,
+    }
 
 
 def features() -> dict:
@@ -10,19 +31,22 @@ def features() -> dict:
     return {
         "ociVersionMin": "1.0.0",
         "ociVersionMax": OCI_VERSION,
-        "hooks": ["prestart", "createRuntime", "createContainer", "poststart", "poststop"],
+        "hooks": ["prestart", "createRuntime", "createContainer", "startContainer",
+                  "poststart", "poststop"],
         "mountOptions": mount_options,
         "linux": {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
             "capabilities": list(CAPS),
             "cgroup": {"v1": True, "v2": True, "systemd": False, "systemdUser": False,
                        "rdma": True},
-            "seccomp": {"enabled": False},
-            "apparmor": {"enabled": False},
-            "selinux": {"enabled": False},
+            "seccomp": _seccomp(),
+            # labels are applied by the C stage; create refuses them on a host
+            # without the LSM (pyruntime/linux/lsm.py)
+            "apparmor": {"enabled": True},
+            "selinux": {"enabled": True},
             "intelRdt": {"enabled": False},
-            "mountExtensions": {"idmap": {"enabled": False}},
-            "netDevices": {"enabled": False},
+            "mountExtensions": {"idmap": {"enabled": True}},
+            "netDevices": {"enabled": True},
         },
         "annotations": {
             "org.opencontainers.runtime-spec.features.implementation": "pyruntime",

@@ -9,7 +9,8 @@
  *
  * Plan (read from the fd given as argv[1]): a sequence of records
  *     u32 key_len, key bytes, u32 value_len, value bytes   (host byte order)
- * Keys: ready_fd, sync_fd, fifo_dirfd, cgroupns, uid, gid, groups (comma list),
+ * Keys: ready_fd, sync_fd, fifo_fd (O_PATH of exec.fifo), fifo_dirfd (its directory:
+ * only when the container has no procfs), cgroupns, uid, gid, groups (comma list),
  * cap.bounding/effective/permitted/inheritable/ambient (hex masks), nnp,
  * seccomp (raw struct sock_filter array), seccomp_early, path, arg (repeated),
  * env (repeated), apparmor, selinux, seccomp_flags, seccomp_listener_fd, affinity
@@ -41,7 +42,9 @@
 #include <time.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 
 #ifndef PR_CAP_AMBIENT
@@ -55,7 +58,7 @@
 
 #define MAX_ITEMS 4096
 
-static int ready_fd = -1, sync_fd = -1, fifo_dirfd = -1;
+static int ready_fd = -1, sync_fd = -1, fifo_dirfd = -1, fifo_fd = -1;
 static int want_cgroupns, nnp, seccomp_early;
 static int have_uid, have_gid, have_groups;
 static uid_t uid;
@@ -162,6 +165,7 @@ static void parse_plan(char *buf, size_t len)
         if (IS("ready_fd")) ready_fd = (int)num(val);
         else if (IS("sync_fd")) sync_fd = (int)num(val);
         else if (IS("fifo_dirfd")) fifo_dirfd = (int)num(val);
+        else if (IS("fifo_fd")) fifo_fd = (int)num(val);
         else if (IS("cgroupns")) want_cgroupns = 1;
         else if (IS("nnp")) nnp = 1;
         else if (IS("uid")) { uid = (uid_t)strtoul(val, NULL, 10); have_uid = 1; }
@@ -286,12 +290,47 @@ static int run_hook(struct hook *h)
     return 0;
 }
 
+/* Block until `start` opens exec.fifo for reading; return the fifo open for
+ * writing. While we wait we hold only an O_PATH fd of the fifo itself, re-opened
+ * through /proc/self/fd, never a directory of the host: a process of the
+ * container allowed to ptrace us (CAP_SYS_PTRACE) could otherwise walk from
+ * /proc/1/fd/N/.. to the host's root (as runc does; CVE-2024-21626 class).
+ * fifo_dirfd is only used for a container without procfs. */
+static int open_exec_fifo(void)
+{
+    int fd;
+    if (fifo_fd >= 0) {
+        char p[64];
+        struct stat want, got;
+        snprintf(p, sizeof p, "/proc/self/fd/%d", fifo_fd);
+        do fd = open(p, O_WRONLY | O_CLOEXEC);
+        while (fd < 0 && errno == EINTR);
+        if (fd < 0) return -1;
+        if (fstat(fifo_fd, &want) < 0 || fstat(fd, &got) < 0 || want.st_dev != got.st_dev ||
+            want.st_ino != got.st_ino || !S_ISFIFO(got.st_mode)) {
+            close(fd);
+            errno = EXDEV;   /* /proc/self/fd is not what it should be */
+            return -1;
+        }
+        close(fifo_fd);
+        return fd;
+    }
+    do fd = openat(fifo_dirfd, "exec.fifo", O_WRONLY | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    close(fifo_dirfd);
+    return fd;
+}
+
 static void write_attr(const char *attr, const char *label)
 {
     char p[64];
     snprintf(p, sizeof p, "/proc/thread-self/attr/%s", attr);
-    int fd = open(p, O_WRONLY | O_CLOEXEC);
+    int fd = open(p, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) fail("open /proc/thread-self/attr for the LSM label", errno);
+    /* A mount planted over /proc/.../attr would swallow the label (CVE-2019-16884) */
+    struct statfs sfs;
+    if (fstatfs(fd, &sfs) < 0 || sfs.f_type != 0x9fa0 /* PROC_SUPER_MAGIC */)
+        fail("set the LSM exec label: /proc/thread-self/attr is not on procfs", 0);
     if (write(fd, label, strlen(label)) < 0) fail("set the LSM exec label", errno);
     close(fd);
 }
@@ -385,18 +424,15 @@ int main(int argc, char **argv)
     drop_credentials();
     if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("set no_new_privs", errno);
 
-    if (fifo_dirfd >= 0) {
+    if (fifo_fd >= 0 || fifo_dirfd >= 0) {
         /* Created: tell the parent we are ready, then wait for `start`. */
         say("W");
         close(ready_fd);
         ready_fd = -1;
-        int fd;
-        do fd = openat(fifo_dirfd, "exec.fifo", O_WRONLY | O_CLOEXEC);
-        while (fd < 0 && errno == EINTR);
+        int fd = open_exec_fifo();
         if (fd < 0) { dprintf(2, "pyruntime-init: open exec.fifo: %s\n", strerror(errno)); _exit(1); }
         if (write(fd, "0", 1) != 1) _exit(1);
         close(fd);
-        close(fifo_dirfd);
         for (int i = 0; i < nhooks; i++)
             if (run_hook(&hooks[i]) < 0) _exit(1);
     }

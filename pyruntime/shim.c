@@ -98,6 +98,41 @@ long shim_keyctl_join(const char *name)
 
 int shim_personality(unsigned long persona) { RET(personality(persona)); }
 
+/* sched_setattr(2) for the calling thread (process.scheduler). */
+#ifndef SYS_sched_setattr
+#define SYS_sched_setattr 314
+#endif
+struct shim_sched_attr {
+    uint32_t size, sched_policy;
+    uint64_t sched_flags;
+    int32_t sched_nice;
+    uint32_t sched_priority;
+    uint64_t sched_runtime, sched_deadline, sched_period;
+};
+int shim_sched_setattr(unsigned int policy, unsigned long long flags, int nice,
+                       unsigned int priority, unsigned long long runtime,
+                       unsigned long long deadline, unsigned long long period)
+{
+    struct shim_sched_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.size = sizeof attr;
+    attr.sched_policy = policy;
+    attr.sched_flags = flags;
+    attr.sched_nice = nice;
+    attr.sched_priority = priority;
+    attr.sched_runtime = runtime;
+    attr.sched_deadline = deadline;
+    attr.sched_period = period;
+    RET(syscall(SYS_sched_setattr, 0, &attr, 0));
+}
+
+/* ioprio_set(2) (process.ioPriority); ioprio = class << 13 | level. */
+#ifndef SYS_ioprio_set
+#define SYS_ioprio_set 251
+#endif
+int shim_ioprio_set(int which, int who, int ioprio)
+{ RET(syscall(SYS_ioprio_set, which, who, ioprio)); }
+
 /* Filesystem magic of an open fd: used to make sure /proc is really procfs
  * before writing to it (the CVE-2019-16884 family). */
 int shim_fstatfs_magic(int fd, long *magic)

@@ -124,7 +124,7 @@ class Rootfs:
         prop = self.linux.get("rootfsPropagation")
         # Nothing we do may propagate back to the host.
         shim.mount(None, "/", None, MS_SLAVE | MS_REC)
-        if prop in ("private", "rprivate", "unbindable", "runbindable"):
+        if prop in ("rprivate",):
             shim.mount(None, "/", None, PROPAGATION[prop])
         self._make_parent_private()
         shim.mount(self.rootfs, self.rootfs, None, MS_BIND | MS_REC)
@@ -177,14 +177,23 @@ class Rootfs:
             except OSError as e:
                 raise SetupError(f"mount source {source} for {dest}: "
                                  f"{e.strerror.lower()}") from None
-            fd = mkdir_in_root(self.rootfd, dest, file_leaf=not src_is_dir)
-        else:
-            fd = mkdir_in_root(self.rootfd, dest)
+        try:
+            fd = mkdir_in_root(self.rootfd, dest, file_leaf=is_bind and not src_is_dir)
+        except OSError as e:
+            raise SetupError(f"cannot create the mount point {dest} in the rootfs: "
+                             f"{e.strerror.lower()}") from None
         try:
             target = fd_path(fd)
+            label = self.linux.get("mountLabel")
+            if label and not is_bind and mtype not in ("proc", "sysfs", "mqueue", "cgroup",
+                                                        "cgroup2"):
+                data = data + [f'context="{label}"']  # runc's label.FormatMountLabel
             datastr = ",".join(data) or None
             if is_bind:
-                shim.mount(source, target, None, MS_BIND | (flags & MS_REC))
+                if "idmap" in (m.get("options") or ()) or "ridmap" in (m.get("options") or ()):
+                    self._mount_idmapped(m, fd)
+                else:
+                    shim.mount(source, target, None, MS_BIND | (flags & MS_REC))
                 extra = flags & ~(MS_BIND | MS_REC | MS_REMOUNT)
                 if extra:
                     # Re-open: the fd refers to the directory *under* the new mount.
@@ -206,6 +215,25 @@ class Rootfs:
                     os.close(fd2)
         finally:
             os.close(fd)
+
+    def _mount_idmapped(self, m: dict, target_fd: int) -> None:
+        """An idmapped bind mount (``idmap``/``ridmap``): the detached tree the
+        runtime built before forking (idmap.prepare), else built here, which
+        only works outside a user namespace."""
+        from . import idmap
+        mounts = self.cfg.get("mounts") or []
+        index = next((i for i, x in enumerate(mounts) if x is m), -1)
+        where = f"mounts[{index}]"
+        tree = idmap.PREPARED.pop(index, None)
+        if tree is None:
+            if self.in_userns:
+                raise SetupError(f"{where}: the idmapped mount must be prepared by the runtime "
+                                 "outside the container's user namespace")
+            tree = idmap.build_for(m, self.linux, self.rootfs, where)
+        try:
+            idmap.attach(tree, target_fd, where)
+        finally:
+            os.close(tree)
 
     @staticmethod
     def _remount_bind(target: str, flags: int) -> None:
@@ -346,6 +374,7 @@ class Rootfs:
             os.close(self.rootfd)
             self.rootfd = -1
         newroot = os.open(self.rootfs, os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
+        oldroot = os.open("/", os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
         try:
             os.fchdir(newroot)
             if no_pivot:
@@ -353,13 +382,17 @@ class Rootfs:
                 os.chroot(".")
             else:
                 shim.pivot_root(".", ".")
-                # The old root is now stacked on ".": detach it without
-                # propagating the unmount anywhere.
+                # The old root is now stacked on the new one. Step onto it (as
+                # runc does: "." from the new root's fd is the new root, and
+                # making that rslave would wipe the mounts' propagation
+                # settings), then detach it without propagating the unmount.
+                os.fchdir(oldroot)
                 shim.mount(None, ".", None, MS_SLAVE | MS_REC)
                 shim.umount2(".", MNT_DETACH)
             os.chdir("/")
         finally:
             os.close(newroot)
+            os.close(oldroot)
         self.rootfd = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
 
     # -- after pivot_root -----------------------------------------------------
@@ -368,8 +401,11 @@ class Rootfs:
             self.mask(p)
         for p in self.linux.get("readonlyPaths") or []:
             self.make_readonly(p)
+        # On the container's root mount, after pivot_root (before it, "unbindable"
+        # would forbid the rootfs bind mount, and "private" would miss the rootfs
+        # mount, which stays a slave of a shared bundle mount).
         prop = self.linux.get("rootfsPropagation")
-        if prop and prop not in ("private", "rprivate", "unbindable", "runbindable"):
+        if prop:
             shim.mount(None, "/", None, PROPAGATION[prop])
 
     def mask(self, path: str) -> None:
@@ -381,12 +417,31 @@ class Rootfs:
             if stat.S_ISDIR(os.fstat(fd).st_mode):
                 shim.mount("tmpfs", fd_path(fd), "tmpfs", MS_RDONLY)
             else:
-                shim.mount("/dev/null", fd_path(fd), None, MS_BIND)
+                null = self._null_device()
+                try:
+                    shim.mount(fd_path(null), fd_path(fd), None, MS_BIND)
+                finally:
+                    os.close(null)
         except OSError as e:
             raise SetupError(f"linux.maskedPaths: cannot mask {path}: {e.strerror.lower()}") \
                 from None
         finally:
             os.close(fd)
+
+    def _null_device(self) -> int:
+        """An O_PATH fd of the container's /dev/null, checked to BE the null
+        device: a symlink or another file there (an image's /dev, a shared volume)
+        would make a masked path a bind of a writable procfs file (CVE-2025-31133)."""
+        try:
+            fd = open_in_root(self.rootfd, "/dev/null")
+        except OSError as e:
+            raise SetupError(f"linux.maskedPaths: /dev/null: {e.strerror.lower()}") from None
+        st = os.fstat(fd)
+        if not stat.S_ISCHR(st.st_mode) or st.st_rdev != os.makedev(1, 3):
+            os.close(fd)
+            raise SetupError("linux.maskedPaths: /dev/null in the container is not the null "
+                             "device (1:3): refusing to mask with it")
+        return fd
 
     def make_readonly(self, path: str) -> None:
         try:
