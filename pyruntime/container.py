@@ -86,8 +86,16 @@ class Container:
             os.close(lock)
         hooks = (self._data.get("hooks") or {}).get("poststart")
         if hooks:
-            from .hooks import run_hooks
-            run_hooks("poststart", hooks, self._hook_state("running"))
+            from .hooks import HookError, run_hooks
+            try:
+                run_hooks("poststart", hooks, self._hook_state("running"))
+            except HookError:
+                # runtime.md (lifecycle step 9): error, and stop the container.
+                try:
+                    _signal_pid(self.pid, self._data.get("pid_start"), 9, self.id)
+                except ContainerNotRunning:
+                    pass
+                raise
 
     def kill(self, sig: "int | str" = 15, all_processes: bool = False) -> None:
         signum = parse_signal(sig)
@@ -262,6 +270,7 @@ def _open_fifo_and_release(fifo: str, pid: int) -> None:
                 except BlockingIOError:
                     data = None
                 if data:
+                    _wait_exec(fd, pidfd)
                     return
                 if data == b"" or pidfd in r:
                     raise PyruntimeError("container init exited before it could start the "
@@ -270,6 +279,26 @@ def _open_fifo_and_release(fifo: str, pid: int) -> None:
             os.close(fd)
     finally:
         os.close(pidfd)
+
+
+def _wait_exec(fd: int, pidfd: int) -> None:
+    """After the init's byte: it runs the startContainer hooks, loads seccomp and
+    execs; its end of the fifo is close-on-exec, so EOF means the program runs.
+    "E<message>" means one of those steps failed (the init has exited)."""
+    import select
+    msg = b""
+    while True:
+        select.select([fd], [], [])  # the writer closes on exec or exit: never hangs
+        try:
+            chunk = os.read(fd, 4096)
+        except BlockingIOError:
+            continue
+        if not chunk:
+            break
+        msg += chunk
+    if msg.startswith(b"E"):
+        from .errors import PyruntimeError
+        raise PyruntimeError(msg[1:].decode("utf-8", "replace"))
 
 
 def _signal_table() -> "dict[str, int]":

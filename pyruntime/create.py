@@ -145,7 +145,8 @@ def create(store: StateStore, req: CreateRequest) -> dict:
             "annotations": cfg.get("annotations") or {},
             "creator_pid": os.getpid(),
             "creator_start": me[1] if me else None,
-            "cgroup": mgr.to_state(),
+            # the dirs create is about to make, recorded before it makes them
+            "cgroup": _planned_cgroup_state(mgr),
             "namespaces": sorted(set(join) | new),
             "hooks": {k: v for k, v in (cfg.get("hooks") or {}).items()
                       if k in ("poststart", "poststop") and v},
@@ -232,6 +233,26 @@ def create(store: StateStore, req: CreateRequest) -> dict:
             except OSError:
                 pass
         os.close(lockfd)
+
+
+def _planned_cgroup_state(mgr) -> dict:
+    """mgr.to_state() whose "created" also lists the cgroup dirs that do not
+    exist yet, i.e. those create is about to make: if create is killed while
+    making them, delete still knows what to remove (and removes nothing that
+    existed before). The state saved after mgr.create() has the real list."""
+    st = mgr.to_state()
+    pairs = [(h.get("mount"), h.get("dir")) for h in st.get("hierarchies") or []]
+    pairs += [(st.get("unified_mount"), st.get("unified")), (st.get("mount"), st.get("dir"))]
+    planned = list(st.get("created") or [])
+    for mount, leaf in pairs:
+        if not mount or not leaf or not leaf.startswith(mount.rstrip("/") + "/"):
+            continue
+        cur = mount.rstrip("/")
+        for comp in [c for c in leaf[len(cur):].split("/") if c]:
+            cur = f"{cur}/{comp}"
+            if cur not in planned and not os.path.isdir(cur):
+                planned.append(cur)
+    return dict(st, created=planned)
 
 
 def _listen_fds() -> int:
@@ -512,7 +533,9 @@ def _setup_container(ctx: _ChildContext) -> None:
     procmod.apply_rlimits(proc.get("rlimits"))
     if proc.get("oomScoreAdj") is not None:
         procmod.set_oom_score_adj(proc["oomScoreAdj"])
-    extra = procmod.process_records(proc, ctx.seccomp, ctx.listener_fd,
+    # execCPUAffinity is for processes started by exec, not the init (config.md).
+    init_proc = {k: v for k, v in proc.items() if k != "execCPUAffinity"}
+    extra = procmod.process_records(init_proc, ctx.seccomp, ctx.listener_fd,
                                     linux.get("personality"))
     extra.extend(("cgroup_fd", f) for f in ctx.join_fds)
     start_hooks = cfg_hooks.get("startContainer")
@@ -528,7 +551,11 @@ def _setup_container(ctx: _ChildContext) -> None:
                 raise SetupError(f"cannot create a session keyring: {os.strerror(e.errno).lower()}")
     cwd = proc.get("cwd") or "/"
     try:
-        os.chdir(cwd)
+        try:
+            os.chdir(cwd)
+        except FileNotFoundError:
+            os.makedirs(cwd, 0o755, exist_ok=True)  # as runc: a missing cwd is created
+            os.chdir(cwd)
     except OSError as e:
         raise SetupError(f'chdir to cwd ("{cwd}") set in config.json failed: '
                          f"{e.strerror.lower()}") from None

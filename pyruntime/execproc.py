@@ -111,6 +111,9 @@ def exec_process(c, proc: dict, *, detach: bool = False, console_socket: "str | 
         raise ContainerNotRunning(c.id, st)
     if not proc.get("args"):
         raise InvalidArgument("exec: process.args must not be empty")
+    if proc.get("apparmorProfile") or proc.get("selinuxLabel"):
+        from .linux import lsm
+        lsm.check(proc, {})
 
     console_fd = None
     relay_sock = None

@@ -1,14 +1,16 @@
 """OCI hooks (config.md#posix-platform-hooks): each hook gets the container's
 state JSON on stdin, runs with its own args/env, and is killed after `timeout`
-seconds. A failing prestart/createRuntime/createContainer/startContainer hook
-fails the operation; a failing poststart/poststop hook is only a warning."""
+seconds. A failing hook fails the operation, except poststop, whose failure is
+only a warning (runtime.md, lifecycle steps 9 and 13)."""
 import os
 import select
 
 from .errors import PyruntimeError
 from .jsonfast import dumps
 
-FATAL = ("prestart", "createRuntime", "createContainer", "startContainer")
+# runtime.md: a failure of these is an error (and the container is stopped);
+# only poststop failures are warnings.
+FATAL = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart")
 
 
 class HookError(PyruntimeError):

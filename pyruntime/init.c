@@ -89,6 +89,8 @@ static struct hook hooks[MAX_HOOKS];
 static int nhooks;
 static const char *hook_state;
 
+static int start_fd = -1;     /* exec.fifo after `start` opened it: errors go to start */
+
 static void fail(const char *what, int err)
 {
     char buf[1024];
@@ -97,9 +99,11 @@ static void fail(const char *what, int err)
         n = snprintf(buf, sizeof buf, "E%s: %s", what, strerror(err));
     else
         n = snprintf(buf, sizeof buf, "E%s", what);
-    if (ready_fd >= 0 && write(ready_fd, buf, (size_t)n) < 0) {
-        /* nothing more we can do */
-    } else if (ready_fd < 0) {
+    if (ready_fd >= 0) {
+        if (write(ready_fd, buf, (size_t)n) < 0) { /* nothing more we can do */ }
+    } else if (start_fd >= 0) {
+        if (write(start_fd, buf, (size_t)n) < 0) { /* nothing more we can do */ }
+    } else {
         dprintf(2, "pyruntime-init: %s\n", buf + 1);
     }
     _exit(1);
@@ -245,6 +249,8 @@ static void load_seccomp(void)
     }
 }
 
+static char hook_error[600];
+
 /* Run one startContainer hook: state JSON on stdin, killed after its timeout. */
 static int run_hook(struct hook *h)
 {
@@ -275,8 +281,9 @@ static int run_hook(struct hook *h)
         if (h->timeout > 0 && waited_ms >= h->timeout * 1000) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
-            dprintf(2, "pyruntime: startContainer hook %s timed out after %lds\n", h->path,
-                    h->timeout);
+            snprintf(hook_error, sizeof hook_error,
+                     "startContainer hook %s did not finish within %lds and was killed",
+                     h->path, h->timeout);
             return -1;
         }
         struct timespec ts = { 0, 2000000 };
@@ -284,7 +291,12 @@ static int run_hook(struct hook *h)
         waited_ms += 2;
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        dprintf(2, "pyruntime: startContainer hook %s failed (status %d)\n", h->path, status);
+        if (WIFSIGNALED(status))
+            snprintf(hook_error, sizeof hook_error, "startContainer hook %s was killed by "
+                     "signal %d", h->path, WTERMSIG(status));
+        else
+            snprintf(hook_error, sizeof hook_error, "startContainer hook %s exited with "
+                     "status %d", h->path, WEXITSTATUS(status));
         return -1;
     }
     return 0;
@@ -432,9 +444,12 @@ int main(int argc, char **argv)
         int fd = open_exec_fifo();
         if (fd < 0) { dprintf(2, "pyruntime-init: open exec.fifo: %s\n", strerror(errno)); _exit(1); }
         if (write(fd, "0", 1) != 1) _exit(1);
-        close(fd);
+        /* Kept open (O_CLOEXEC): `start` waits for EOF, i.e. for our execve, so
+         * poststart hooks run after the program started, and it reads "E<msg>"
+         * if a startContainer hook, seccomp or the exec itself fails. */
+        start_fd = fd;
         for (int i = 0; i < nhooks; i++)
-            if (run_hook(&hooks[i]) < 0) _exit(1);
+            if (run_hook(&hooks[i]) < 0) fail(hook_error[0] ? hook_error : "startContainer hook failed", 0);
     }
     if (have_seccomp && !seccomp_early) load_seccomp();
     if (ready_fd >= 0) {
@@ -445,7 +460,7 @@ int main(int argc, char **argv)
     if (sync_fd >= 0 && sync_fd != ready_fd) close(sync_fd);
     execve(path, args, envs);
     int err = errno;
-    if (ready_fd >= 0) {
+    if (ready_fd >= 0 || start_fd >= 0) {
         char msg[512];
         snprintf(msg, sizeof msg, "exec %s", path);
         fail(msg, err);

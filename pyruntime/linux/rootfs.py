@@ -314,7 +314,7 @@ class Rootfs:
             os.close(dfd)
 
     def _make_device(self, dfd: int, name: str, kind: int, major: int, minor: int, mode: int,
-                     uid: int, gid: int) -> None:
+                     uid: int, gid: int, host_path: "str | None" = None) -> None:
         try:
             st = os.lstat(name, dir_fd=dfd)
             if stat.S_ISLNK(st.st_mode):
@@ -336,9 +336,9 @@ class Rootfs:
             except PermissionError:
                 pass
         # In a user namespace mknod is not allowed: bind-mount the host's device.
-        host = f"/dev/{name}" if os.path.exists(f"/dev/{name}") else None
-        if host is None:
-            raise SetupError(f"cannot create device /dev/{name}: mknod not permitted and no "
+        host = host_path or f"/dev/{name}"
+        if not os.path.exists(host):
+            raise SetupError(f"cannot create device {host}: mknod not permitted and no "
                              "host device to bind")
         fd = os.open(name, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644,
                      dir_fd=dfd)
@@ -361,7 +361,8 @@ class Rootfs:
                 mode = d.get("fileMode", 0o666)
                 try:
                     self._make_device(dfd, name, kinds[d["type"]], d.get("major", 0),
-                                      d.get("minor", 0), mode, d.get("uid", 0), d.get("gid", 0))
+                                      d.get("minor", 0), mode, d.get("uid", 0), d.get("gid", 0),
+                                      host_path=path)
                 except OSError as e:
                     raise SetupError(f"linux.devices[{i}]: cannot create {path}: "
                                      f"{e.strerror.lower()}") from None

@@ -179,8 +179,6 @@ def test_failing_start_container_hook_stops_the_container(rt, hooked, new_id, re
         rt("delete", "--force", cid)
 
 
-@pytest.mark.xfail(strict=True, reason="core: a failing poststart hook is only a warning; "
-                   "runtime.md (lifecycle step 9) says error + stop the container (runc does)")
 def test_failing_poststart_hook_fails_start_and_stops_the_container(rt, hooked, new_id):
     b, hooks = hooked(args=["sleep", "1000"])
     hooks.install({"poststart": [hooks.entry("poststart", exit_code=5)]})
@@ -276,10 +274,6 @@ def test_hook_that_cannot_be_executed(rt, hooked, new_id, testdir):
     assert rt("state", cid).rc != 0
 
 
-@pytest.mark.xfail(strict=True, reason="core: `start` runs poststart hooks as soon as the init "
-                   "has opened exec.fifo, while the C stage may still be running "
-                   "startContainer hooks; config.md: poststart runs after the user-specified "
-                   "process is executed")
 def test_poststart_runs_after_the_user_program_is_executed(rt, hooked, new_id, testdir):
     b, hooks = hooked(args=["sleep", "1000"])
     probe = os.path.join(testdir, "exe-hook.sh")

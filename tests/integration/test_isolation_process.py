@@ -403,8 +403,6 @@ def test_cwd_that_is_a_file_is_an_error(rt, make_bundle, new_id):
     assert rt("state", cid).rc != 0
 
 
-@pytest.mark.xfail(strict=True, reason="core: a missing process.cwd is an error; runc creates "
-                   "it (MkdirAll inside the rootfs) before chdir")
 def test_missing_cwd_is_created_like_runc(rt, make_bundle, new_id):
     def edit(c):
         writable_tmp(c)

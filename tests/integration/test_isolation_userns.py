@@ -107,9 +107,6 @@ def test_user_namespace_config_device_is_bound_from_the_host(rt, make_bundle, ne
     assert kind.strip() == "character special file"
 
 
-@pytest.mark.xfail(strict=True, reason="core (rootfs._make_device): in a user namespace a "
-                   "device at a nested path is bound from /dev/<basename> (/dev/tun), not "
-                   "from its own path (/dev/net/tun) as runc does")
 def test_user_namespace_nested_device_path(rt, make_bundle, new_id):
     if not os.path.exists("/dev/net/tun"):
         pytest.skip("no /dev/net/tun on this host")
