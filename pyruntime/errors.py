@@ -2,7 +2,30 @@
 
 Every error a user can cause is one of these; the CLI prints ``str(err)`` as a
 single line and exits non-zero, never a traceback.
+
+    PyruntimeError               base: a one-line message (``.msg``)
+    ├── InvalidConfig            config.json / process / resources invalid: ``.errors``
+    │                            is the list of ConfigError(file, path, message)
+    ├── InvalidArgument          a bad ID, signal, flag value or API parameter
+    ├── ContainerNotFound        no such container (``.container_id``)
+    ├── ContainerExists          the ID is taken (``.container_id``)
+    ├── WrongState               not allowed in the current status (``.status``)
+    │   └── ContainerNotRunning  the container is stopped
+    ├── HostUnsupported          the host lacks a kernel feature, LSM or controller
+    ├── CgroupError              a cgroup operation failed
+    ├── SetupError               container setup failed (mounts, namespaces, exec)
+    └── hooks.HookError          a hook failed (also ``pyruntime.HookError``)
+
+ConfigError is not an exception: it is one problem of an InvalidConfig.
 """
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time: for the type checker only
+    from collections.abc import Iterable
+
+__all__ = ["PyruntimeError", "ConfigError", "InvalidConfig", "InvalidArgument",
+           "ContainerNotFound", "ContainerExists", "WrongState", "ContainerNotRunning",
+           "HostUnsupported", "CgroupError", "SetupError"]
 
 
 class PyruntimeError(Exception):
@@ -10,7 +33,7 @@ class PyruntimeError(Exception):
 
     exit_code = 1
 
-    def __init__(self, msg: str):
+    def __init__(self, msg: str) -> None:
         super().__init__(msg)
         self.msg = msg
 
@@ -24,7 +47,7 @@ class ConfigError:
 
     __slots__ = ("file", "path", "message")
 
-    def __init__(self, path: str, message: str, file: str = "config.json"):
+    def __init__(self, path: str, message: str, file: str = "config.json") -> None:
         self.file = file
         self.path = path
         self.message = message
@@ -48,10 +71,10 @@ class ConfigError:
 class InvalidConfig(PyruntimeError):
     """config.json (or a process.json) is missing, unreadable or invalid."""
 
-    def __init__(self, errors: "list[ConfigError] | str"):
+    def __init__(self, errors: "Iterable[ConfigError] | str") -> None:
         if isinstance(errors, str):
             errors = [ConfigError("", errors)]
-        self.errors = list(errors)
+        self.errors: "list[ConfigError]" = list(errors)
         first = str(self.errors[0]) if self.errors else "invalid configuration"
         more = len(self.errors) - 1
         super().__init__(first + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""))
@@ -62,14 +85,18 @@ class InvalidArgument(PyruntimeError):
 
 
 class ContainerNotFound(PyruntimeError):
-    def __init__(self, container_id: str):
+    """No container with this ID in the state root."""
+
+    def __init__(self, container_id: str) -> None:
         # "does not exist" is the text podman and containerd match on.
         super().__init__(f"container {container_id!r} does not exist")
         self.container_id = container_id
 
 
 class ContainerExists(PyruntimeError):
-    def __init__(self, container_id: str):
+    """create: a container with this ID exists already."""
+
+    def __init__(self, container_id: str) -> None:
         super().__init__(f"container with id {container_id!r} already exists")
         self.container_id = container_id
 
@@ -77,13 +104,15 @@ class ContainerExists(PyruntimeError):
 class WrongState(PyruntimeError):
     """The operation is not allowed in the container's current status."""
 
-    def __init__(self, msg: str, status: str = ""):
+    def __init__(self, msg: str, status: str = "") -> None:
         super().__init__(msg)
         self.status = status
 
 
 class ContainerNotRunning(WrongState):
-    def __init__(self, container_id: str, status: str = "stopped"):
+    """The container (its init) is not alive: kill, update, stats, exec..."""
+
+    def __init__(self, container_id: str, status: str = "stopped") -> None:
         # "container not running" is matched by podman and containerd on kill.
         super().__init__(f"container {container_id!r}: container not running (status {status})", status)
 
@@ -93,7 +122,7 @@ class HostUnsupported(PyruntimeError):
 
 
 class CgroupError(PyruntimeError):
-    pass
+    """A cgroup operation failed (or the container has no cgroup)."""
 
 
 class SetupError(PyruntimeError):
