@@ -93,6 +93,8 @@ def create(store: StateStore, req: CreateRequest) -> dict:
     from .validation import config_warnings
     for w in config_warnings(cfg):  # e.g. capabilities this kernel does not know
         log.warning(str(w))
+    own_bounding = _own_bounding()
+    _warn_ungrantable(proc.get("capabilities"), own_bounding)
     rootfs = bundle_mod.rootfs_path(cfg, req.bundle)
     join, new = namespaces.split(linux.get("namespaces"))
     if "mount" not in join and "mount" not in new:
@@ -130,9 +132,9 @@ def create(store: StateStore, req: CreateRequest) -> dict:
     fds_to_close = [fd for _, fd in ns_fds]
     if opened_console:
         fds_to_close.append(console_fd)
+    state: dict = {"ociVersion": cfg.get("ociVersion", ""), "id": req.id, "bundle": req.bundle}
     try:
-        cg_path = cgroups.resolve_path(linux.get("cgroupsPath"), req.id)
-        mgr = cgroups.new_manager(cg_path)
+        mgr = cgroups.manager_for(linux.get("cgroupsPath"), req.id)
         me = proc_stat(os.getpid())
         state = {
             "ociVersion": cfg.get("ociVersion", ""),
@@ -190,6 +192,7 @@ def create(store: StateStore, req: CreateRequest) -> dict:
                             init_memfd, dirfd, console_fd, mgr)
         ctx.seccomp = seccomp_filter
         ctx.listener_fd = listener_fd
+        ctx.bounding = own_bounding
         ctx.join_fds = join_fds
         child1 = os.fork()
         if child1 == 0:
@@ -220,6 +223,13 @@ def create(store: StateStore, req: CreateRequest) -> dict:
             except Exception as ce:  # never mask the original error
                 log.warning(f"cleanup after failed create: {ce}")
         store.remove(req.id)
+        if isinstance(e, PyruntimeError) and e.msg.startswith("hooks.") and \
+                (cfg.get("hooks") or {}).get("poststop"):
+            # runtime.md: a failed prestart/createRuntime/createContainer hook
+            # stops the container and the lifecycle goes on at delete: poststop runs.
+            from . import hooks
+            hooks.run_hooks("poststop", cfg["hooks"]["poststop"],
+                            _hook_state(state, 0, "stopped"))
         if isinstance(e, OSError) and not isinstance(e, PyruntimeError):
             raise SetupError(f"create: {e.strerror or e}".lower()) from None
         raise
@@ -263,6 +273,31 @@ def _listen_fds() -> int:
         return max(int(os.environ.get("LISTEN_FDS", "")), 0)
     except ValueError:
         return 0
+
+
+def _own_bounding() -> "int | None":
+    """This process's capability bounding set: nothing beyond it can be granted."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"CapBnd:"):
+                    return int(line.split()[1], 16)
+    except OSError:
+        pass
+    return None
+
+
+def _warn_ungrantable(caps: "dict | None", bounding: "int | None") -> None:
+    """config.md: capabilities that cannot be granted MUST be logged as a
+    warning, and the runtime SHOULD NOT fail."""
+    if not caps or bounding is None:
+        return
+    from .linux.process import CAP_NUMBER
+    missing = sorted({n for names in caps.values() if isinstance(names, list) for n in names
+                      if n in CAP_NUMBER and not bounding >> CAP_NUMBER[n] & 1})
+    if missing:
+        log.warning("process.capabilities: not granted (beyond the runtime's own bounding "
+                    f"set): {', '.join(missing)}")
 
 
 def write_pid_file(path: str, pid: int) -> None:
@@ -375,6 +410,7 @@ class _ChildContext:
         self.mgr = mgr
         self.seccomp = None
         self.listener_fd = -1
+        self.bounding: "int | None" = None
         self.join_fds: "list[int]" = []
 
 
@@ -446,10 +482,14 @@ def _preimport_child2(ctx: _ChildContext) -> None:
     """Import what C2 needs while still the host's root: once in a user namespace
     we are its mapped root, which may not read the interpreter's files (e.g. a
     Python under /root, mode 0700), so a later import fails."""
-    import fcntl, resource, select, stat, struct  # noqa: F401,E401
-    from . import hooks  # noqa: F401
+    import fcntl, resource, stat, struct  # noqa: F401,E401
     from .linux import process, rootfs, terminal  # noqa: F401
-    process.preimport(ctx.cfg.get("process") or {}, (ctx.cfg.get("linux") or {}).get("personality"))
+    proc = ctx.cfg.get("process") or {}
+    if (ctx.cfg.get("hooks") or {}).get("createContainer"):
+        from . import hooks  # noqa: F401
+    if proc.get("terminal"):
+        import termios  # noqa: F401
+    process.preimport(proc, (ctx.cfg.get("linux") or {}).get("personality"))
 
 
 def _write_time_offsets(offsets: dict) -> None:
@@ -517,6 +557,7 @@ def _setup_container(ctx: _ChildContext) -> None:
     if proc.get("terminal"):
         from .linux import terminal
         master, slave, name = terminal.open_pty()
+        terminal.set_size(master, proc.get("consoleSize"))
         _bind_console(rootfs, name)
         terminal.send_fd(ctx.console_fd, master, name)
         os.close(master)
@@ -566,10 +607,8 @@ def _setup_container(ctx: _ChildContext) -> None:
     if not here.startswith("/") or here.startswith("(unreachable)"):
         raise SetupError(f"process.cwd {cwd!r} is outside the container's root")
     umask = (proc.get("user") or {}).get("umask")  # process.user.umask (config.md)
-    if umask is not None:
-        os.umask(int(umask))
-    else:
-        os.umask(0o022)
+    if umask is not None:  # unset: the caller's umask stays (config.md, process.user)
+        os.umask(int(umask) & 0o777)  # uint32 in the spec; the kernel keeps 0777 (as runc)
     # The C stage waits for `start` holding only an O_PATH fd of exec.fifo (it
     # re-opens it through /proc/self/fd), never the state directory: a process of
     # the container able to ptrace it must not find a host directory there.
@@ -583,7 +622,8 @@ def _setup_container(ctx: _ChildContext) -> None:
         fifo_dirfd = -1
     procmod.exec_c_stage(proc, sock_fd=fd, init_memfd=ctx.init_memfd,
                          preserve_fds=req.preserve_fds, fifo_dirfd=fifo_dirfd,
-                         cgroupns="cgroup" in ctx.new, extra=extra, keep_fds=keep)
+                         cgroupns="cgroup" in ctx.new, extra=extra,
+                         bounding_limit=ctx.bounding, keep_fds=keep)
 
 
 def _check_proc() -> "int | None":

@@ -289,6 +289,8 @@ def _exec_child1(ns_fds, csock_fd, psock_fd, setup: _ExecSetup) -> None:
         import resource  # noqa: F401
         import stat  # noqa: F401
         import struct  # noqa: F401
+        if setup.proc.get("terminal"):
+            import termios  # noqa: F401
 
         from .create import _fail_child, _send  # noqa: F401
         from .linux import namespaces, process as procmod, shim, terminal  # noqa: F401
@@ -332,6 +334,7 @@ def _exec_child2(sock_fd, setup: _ExecSetup) -> None:
         procmod.set_oom_score_adj(proc["oomScoreAdj"])
     if proc.get("terminal") and console_fd is not None:
         master, slave, name = terminal.open_pty()
+        terminal.set_size(master, proc.get("consoleSize"))
         terminal.send_fd(console_fd, master, name)
         os.close(master)
         os.close(console_fd)
@@ -349,7 +352,7 @@ def _exec_child2(sock_fd, setup: _ExecSetup) -> None:
         raise SetupError(f"process.cwd {cwd!r} is outside the container's root")
     umask = (proc.get("user") or {}).get("umask")  # process.user.umask (config.md)
     if umask is not None:
-        os.umask(int(umask))
+        os.umask(int(umask) & 0o777)  # uint32 in the spec; the kernel keeps 0777 (as runc)
     extra = procmod.process_records(proc, setup.seccomp, setup.listener_fd, setup.personality)
     extra.extend(("cgroup_fd", f) for f in setup.join_fds)
     procmod.exec_c_stage(proc, sock_fd=sock_fd, init_memfd=setup.init_memfd,

@@ -343,6 +343,21 @@ def new_manager(path: str, layout: "Layout | None" = None) -> Manager:
     return V1Manager(clean_path(path), layout)
 
 
+def manager_for(cgroups_path: "str | None", container_id: str,
+                layout: "Layout | None" = None) -> Manager:
+    """The manager for a container's linux.cgroupsPath. On v1 a relative (or
+    absent) path is resolved per hierarchy under the runtime's own cgroup in
+    that hierarchy, as runc does: a caller whose memory cgroup is nested but
+    whose cpu cgroup is the root gets the container's cpu cgroup at the root
+    too (where, e.g., realtime CPU time can be given)."""
+    layout = layout or detect()
+    mgr = new_manager(resolve_path(cgroups_path, container_id, layout), layout)
+    if layout.mode != "v2" and not (cgroups_path or "").startswith("/"):
+        rel = clean_path(cgroups_path or container_id).strip("/")
+        mgr.rebase(layout.own_cgroups(), rel)  # type: ignore[attr-defined]
+    return mgr
+
+
 def manager_from_state(d: dict) -> Manager:
     if not isinstance(d, dict) or d.get("version") not in (1, 2):
         raise CgroupError(f"invalid cgroup state: {d!r}")

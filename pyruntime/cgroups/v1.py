@@ -21,6 +21,11 @@ from . import devices as dv
 R = "linux.resources"
 
 
+def _below(d: str, mount: str) -> str:
+    """The cgroup path of directory d inside the hierarchy mounted at mount."""
+    return d[len(mount.rstrip("/")):] or "/"
+
+
 def _ext():
     from . import _cgroupspy_ext
     return _cgroupspy_ext
@@ -66,6 +71,15 @@ class V1Manager(Manager):
             if layout.mode == "hybrid" and layout.unified:
                 self.unified_mount = layout.unified
                 self.unified = self._join(layout.unified)
+
+    def rebase(self, own: "dict[str, str]", rel: str) -> None:
+        """Per-hierarchy placement of a relative path: <own cgroup there>/<rel>."""
+        for h in self.hier:
+            base = (own.get(h["name"]) or "/").rstrip("/")
+            h["dir"] = f"{h['mount'].rstrip('/')}{base}/{rel}"
+        if self.unified_mount:
+            base = (own.get("") or "/").rstrip("/")
+            self.unified = f"{self.unified_mount.rstrip('/')}{base}/{rel}"
 
     def _join(self, mount: str) -> str:
         return mount.rstrip("/") + (self.path if self.path != "/" else "")
@@ -117,13 +131,14 @@ class V1Manager(Manager):
         new: "list[str]" = []
         try:
             for h in self.hier:
-                made = cm.mkdir_p(h["mount"], self.path)
+                made = cm.mkdir_p(h["mount"], _below(h["dir"], h["mount"]))
                 new.extend(made)
                 if "cpuset" in h["controllers"]:
                     self._cpuset_fill(h["dir"], made)
             if self.unified:
                 try:
-                    new.extend(cm.mkdir_p(self.unified_mount, self.path))
+                    new.extend(cm.mkdir_p(self.unified_mount,
+                                          _below(self.unified, self.unified_mount)))
                 except CgroupError as e:
                     warn(f"hybrid cgroup2 hierarchy not joined: {e}")
                     self.unified = None
@@ -283,7 +298,8 @@ class V1Manager(Manager):
         """cgroupspy controller object of the hierarchy holding `controller`."""
         for h in self.hier:
             if controller in h["controllers"]:
-                return _ext().node_for(h["mount"], self.path, h["controllers"]).controller
+                return _ext().node_for(h["mount"], _below(h["dir"], h["mount"]),
+                                       h["controllers"]).controller
         return None
 
     def set(self, resources: dict) -> None:
@@ -598,7 +614,8 @@ class V1Manager(Manager):
         the ancestors' cgroup.subtree_control if the kernel offers it there."""
         if cm.exists(self.unified, fname):
             return True
-        enable_controllers(self.unified_mount, self.path, only=[controller])
+        enable_controllers(self.unified_mount, _below(self.unified, self.unified_mount),
+                           only=[controller])
         return cm.exists(self.unified, fname)
 
     # net_cls / net_prio

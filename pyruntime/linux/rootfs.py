@@ -29,6 +29,8 @@ MOUNT_FLAGS = {
     "suid": (True, MS_NOSUID), "sync": (False, shim.MS_SYNCHRONOUS),
     "lazytime": (False, shim.MS_LAZYTIME), "nolazytime": (True, shim.MS_LAZYTIME),
     "symfollow": (True, shim.MS_NOSYMFOLLOW),
+    "iversion": (False, 1 << 23), "noiversion": (True, 1 << 23),
+    "silent": (False, shim.MS_SILENT), "loud": (True, shim.MS_SILENT),
 }
 PROPAGATION = {
     "private": MS_PRIVATE, "rprivate": MS_PRIVATE | MS_REC,

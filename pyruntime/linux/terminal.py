@@ -20,6 +20,15 @@ def open_pty() -> "tuple[int, int, str]":
     return master, slave, f"/dev/pts/{n}"
 
 
+def set_size(fd: int, size: "dict | None") -> None:
+    """process.consoleSize {height, width} on the pty (TIOCSWINSZ)."""
+    if not size:
+        return
+    import termios
+    fcntl.ioctl(fd, termios.TIOCSWINSZ,
+                struct.pack("HHHH", int(size.get("height", 0)), int(size.get("width", 0)), 0, 0))
+
+
 def send_fd(sock_fd: int, fd: int, name: str) -> None:
     import _socket as socket
     s = socket.socket(fileno=os.dup(sock_fd))
