@@ -118,6 +118,8 @@ def create(store: StateStore, req: CreateRequest) -> dict:
     if proc.get("apparmorProfile") or proc.get("selinuxLabel") or linux.get("mountLabel"):
         from .linux import lsm
         lsm.check(proc, linux)
+    if linux.get("intelRdt") is not None:
+        _check_intel_rdt()
     seccomp_filter = None
     if linux.get("seccomp"):
         from .linux import seccomp
@@ -273,6 +275,18 @@ def _listen_fds() -> int:
         return max(int(os.environ.get("LISTEN_FDS", "")), 0)
     except ValueError:
         return 0
+
+
+def _check_intel_rdt() -> None:
+    """config-linux.md#intelrdt: without a mounted resctrl the runtime MUST fail.
+    (Assigning a container to a resctrl group is not supported yet: the
+    features document says intelRdt is not enabled.)"""
+    from .errors import HostUnsupported
+    with open("/proc/self/mountinfo") as f:
+        mounted = any(" - resctrl " in line for line in f)
+    if not mounted:
+        raise HostUnsupported("linux.intelRdt: no resctrl filesystem is mounted on this host")
+    raise HostUnsupported("linux.intelRdt: resctrl groups are not supported by pyruntime yet")
 
 
 def _own_bounding() -> "int | None":
@@ -490,6 +504,8 @@ def _preimport_child2(ctx: _ChildContext) -> None:
     if proc.get("terminal"):
         import termios  # noqa: F401
     process.preimport(proc, (ctx.cfg.get("linux") or {}).get("personality"))
+    if (ctx.cfg.get("linux") or {}).get("memoryPolicy"):
+        from .linux import mempolicy  # noqa: F401
 
 
 def _write_time_offsets(offsets: dict) -> None:
@@ -574,6 +590,9 @@ def _setup_container(ctx: _ChildContext) -> None:
     procmod.apply_rlimits(proc.get("rlimits"))
     if proc.get("oomScoreAdj") is not None:
         procmod.set_oom_score_adj(proc["oomScoreAdj"])
+    if linux.get("memoryPolicy"):
+        from .linux import mempolicy
+        mempolicy.apply(linux["memoryPolicy"])
     # execCPUAffinity is for processes started by exec, not the init (config.md).
     init_proc = {k: v for k, v in proc.items() if k != "execCPUAffinity"}
     extra = procmod.process_records(init_proc, ctx.seccomp, ctx.listener_fd,

@@ -142,3 +142,6 @@ int shim_fstatfs_magic(int fd, long *magic)
     *magic = (long)st.f_type;
     return 0;
 }
+
+int shim_set_mempolicy(int mode, const unsigned long *nodemask, unsigned long maxnode)
+{ RET(syscall(SYS_set_mempolicy, mode, nodemask, maxnode)); }

@@ -42,7 +42,7 @@ PROPAGATION = {
 RECURSIVE = {"rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec",
              "rnodiratime", "rdiratime", "rrelatime", "rnorelatime", "rnoatime", "ratime",
              "rstrictatime", "rnostrictatime", "rnosymfollow", "rsymfollow"}
-IGNORED = {"tmpcopyup", "idmap", "ridmap"}
+IGNORED = {"tmpcopyup", "idmap", "ridmap"}  # handled by name, not as mount flags
 
 
 def parse_options(options: "list[str]") -> "tuple[int, int, list[str], list[str]]":
@@ -204,8 +204,17 @@ class Rootfs:
                         self._remount_bind(fd_path(fd2), extra)
                     finally:
                         os.close(fd2)
+            elif flags & MS_REMOUNT:
+                # "remount": change the mount already at the destination, not stack one.
+                fd2 = open_in_root(self.rootfd, dest)
+                try:
+                    shim.mount(None, fd_path(fd2), None, flags, datastr)
+                finally:
+                    os.close(fd2)
+            elif mtype == "tmpfs" and "tmpcopyup" in (m.get("options") or ()):
+                self._tmpfs_copyup(fd, source, flags, datastr)
             else:
-                shim.mount(source or mtype, target, mtype, flags & ~MS_REMOUNT, datastr)
+                shim.mount(source or mtype, target, mtype, flags, datastr)
             if prop or rec:
                 fd2 = open_in_root(self.rootfd, dest)
                 try:
@@ -217,6 +226,23 @@ class Rootfs:
                     os.close(fd2)
         finally:
             os.close(fd)
+
+    def _tmpfs_copyup(self, fd: int, source: str, flags: int, data: "str | None") -> None:
+        """tmpcopyup: the new tmpfs starts with a copy of what it covers."""
+        import shutil
+        lower = os.open(fd_path(fd), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            shim.mount(source or "tmpfs", fd_path(fd), "tmpfs", flags & ~MS_RDONLY, data)
+            upper = os.open(fd_path(fd), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                shutil.copytree(fd_path(lower), fd_path(upper), symlinks=True,
+                                dirs_exist_ok=True)
+                if flags & MS_RDONLY:
+                    shim.mount(None, fd_path(upper), None, MS_REMOUNT | flags, data)
+            finally:
+                os.close(upper)
+        finally:
+            os.close(lower)
 
     def _mount_idmapped(self, m: dict, target_fd: int) -> None:
         """An idmapped bind mount (``idmap``/``ridmap``): the detached tree the
@@ -316,13 +342,17 @@ class Rootfs:
             os.close(dfd)
 
     def _make_device(self, dfd: int, name: str, kind: int, major: int, minor: int, mode: int,
-                     uid: int, gid: int, host_path: "str | None" = None) -> None:
+                     uid: int, gid: int, host_path: "str | None" = None,
+                     strict: bool = False) -> None:
         try:
             st = os.lstat(name, dir_fd=dfd)
+            if (st.st_mode & 0o170000) == kind and st.st_rdev == os.makedev(major, minor):
+                return
+            if strict:  # config-linux.md#devices: an existing file that does not match
+                raise SetupError(f"{host_path or name}: a file that is not the requested "
+                                 "device already exists there")
             if stat.S_ISLNK(st.st_mode):
                 os.unlink(name, dir_fd=dfd)
-            elif (st.st_mode & 0o170000) == kind and st.st_rdev == os.makedev(major, minor):
-                return
         except FileNotFoundError:
             pass
         if not self.in_userns:
@@ -364,7 +394,7 @@ class Rootfs:
                 try:
                     self._make_device(dfd, name, kinds[d["type"]], d.get("major", 0),
                                       d.get("minor", 0), mode, d.get("uid", 0), d.get("gid", 0),
-                                      host_path=path)
+                                      host_path=path, strict=True)
                 except OSError as e:
                     raise SetupError(f"linux.devices[{i}]: cannot create {path}: "
                                      f"{e.strerror.lower()}") from None
