@@ -368,6 +368,21 @@ def rmdir_tree(dirpath: str, timeout: float) -> bool:
         delay = min(delay * 2, 0.05)
 
 
+def memory_fields(mem: dict, F: str) -> tuple:
+    """linux.resources.memory, checked: (limit, reservation, swap, kernel,
+    kernelTCP, swappiness, disableOOMKiller, useHierarchy, checkBeforeUpdate);
+    absent numbers are 0, absent flags None."""
+    return (opt_int(mem, "limit", F + ".limit") or 0,
+            opt_int(mem, "reservation", F + ".reservation") or 0,
+            opt_int(mem, "swap", F + ".swap") or 0,
+            opt_int(mem, "kernel", F + ".kernel") or 0,
+            opt_int(mem, "kernelTCP", F + ".kernelTCP") or 0,
+            swappiness(mem, F + ".swappiness"),
+            opt_bool(mem, "disableOOMKiller", F + ".disableOOMKiller"),
+            opt_bool(mem, "useHierarchy", F + ".useHierarchy"),
+            opt_bool(mem, "checkBeforeUpdate", F + ".checkBeforeUpdate"))
+
+
 def try_rmdir(dirpath: str) -> bool:
     """One rmdir; True when the directory is gone (removed now or never there)."""
     try:

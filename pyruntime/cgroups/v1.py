@@ -368,15 +368,8 @@ class V1Manager(Manager):
         if not mem:
             return
         F = f"{R}.memory"
-        limit = cm.opt_int(mem, "limit", F + ".limit") or 0
-        reservation = cm.opt_int(mem, "reservation", F + ".reservation") or 0
-        swap = cm.opt_int(mem, "swap", F + ".swap") or 0
-        kernel = cm.opt_int(mem, "kernel", F + ".kernel") or 0
-        ktcp = cm.opt_int(mem, "kernelTCP", F + ".kernelTCP") or 0
-        swappiness = cm.swappiness(mem, F + ".swappiness")
-        oom_off = cm.opt_bool(mem, "disableOOMKiller", F + ".disableOOMKiller")
-        hier = cm.opt_bool(mem, "useHierarchy", F + ".useHierarchy")
-        check = cm.opt_bool(mem, "checkBeforeUpdate", F + ".checkBeforeUpdate")
+        (limit, reservation, swap, kernel, ktcp, swappiness, oom_off, hier,
+         check) = cm.memory_fields(mem, F)
         if not (limit or reservation or swap or kernel or ktcp) and swappiness is None \
                 and oom_off is None and hier is None:
             return
