@@ -36,7 +36,7 @@ COMMANDS = {
     "resume": ({}, 1, 1, "resume ID"),
     "update": ({"--resources": "str", "-r": "str", "--memory": "str", "--memory-swap": "str",
                 "--memory-reservation": "str", "--kernel-memory": "str",
-                "--kernel-memory-tcp": "str", "--cpu-shares": "str", "--cpu-quota": "str",
+                "--kernel-memory-tcp": "str", "--cpu-shares": "str", "--cpu-share": "str", "--cpu-quota": "str",
                 "--cpu-period": "str", "--cpu-rt-period": "str", "--cpu-rt-runtime": "str",
                 "--cpuset-cpus": "str", "--cpuset-mems": "str", "--pids-limit": "str",
                 "--blkio-weight": "str", "--l3-cache-schema": "str", "--mem-bw-schema": "str"},

@@ -152,7 +152,9 @@ class Container:
             _signal_pid(self.pid, self._data.get("pid_start"), 9, self.id)
         except ContainerNotRunning:
             pass
-        if mgr is not None:
+        if mgr is not None and "pid" not in (self._data.get("namespaces") or ()):
+            # No pid namespace of its own: the init's death does not take its
+            # descendants along, so kill what is in its cgroup (as runc does).
             for p in mgr.pids():
                 try:
                     os.kill(p, 9)

@@ -1,5 +1,7 @@
-"""`update`: a LinuxResources object from --resources (a file or - for stdin)
-and/or runc's individual flags (flags win over the file, as in runc)."""
+"""`update`: a LinuxResources object from --resources (a file or - for stdin),
+or else runc's individual flags. As in runc, when --resources is given the
+flags are ignored (runc's update.go reads them only without --resources; its
+help says "all other options are ignored"); we say so in a warning."""
 import sys
 
 from .errors import ConfigError, InvalidArgument, InvalidConfig
@@ -11,6 +13,7 @@ FLAGS = {
     "memory_reservation": ("memory", "reservation", "bytes"),
     "kernel_memory": ("memory", "kernel", "bytes"),
     "kernel_memory_tcp": ("memory", "kernelTCP", "bytes"),
+    "cpu_share": ("cpu", "shares", "int"),   # runc's spelling (--cpu-share)
     "cpu_shares": ("cpu", "shares", "int"),
     "cpu_quota": ("cpu", "quota", "int"),
     "cpu_period": ("cpu", "period", "int"),
@@ -46,6 +49,12 @@ def resources_from_flags(opts: dict) -> dict:
     src = opts.get("resources")
     if src:
         res = _load_resources(src)
+        ignored = [f for f in FLAGS if f in opts]
+        if ignored:
+            from . import log
+            log.warning("update: --resources given, so (as in runc) these flags are ignored: "
+                        + ", ".join("--" + f.replace("_", "-") for f in ignored))
+        return res
     for flag, (section, key, kind) in FLAGS.items():
         if flag not in opts:
             continue

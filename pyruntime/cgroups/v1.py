@@ -151,7 +151,13 @@ class V1Manager(Manager):
     def _cpuset_fill(self, leaf: str, made: "list[str]") -> None:
         """A new v1 cpuset cgroup starts with empty cpus/mems (no task can
         join it): copy them down from the nearest ancestor, as runc does."""
-        for d in made:
+        # Every level from the mount down, not only the ones we made: a
+        # pre-existing parent may be empty too (runc fills those as well).
+        mount = next((h["mount"] for h in self.hier if h["dir"] == leaf), None)
+        chain = [leaf]
+        while mount and os.path.dirname(chain[-1]).startswith(mount.rstrip("/") + "/"):
+            chain.append(os.path.dirname(chain[-1]))
+        for d in reversed(chain):
             for f in ("cpuset.cpus", "cpuset.mems"):
                 if (cm.read_or(d, f, "") or "").strip():
                     continue
@@ -409,7 +415,8 @@ class V1Manager(Manager):
             if cm.exists(d, fname):
                 self._prop(ctrl, attr, val, f"{F}.{fld}")
                 got = cm.read_uint(d, fname)
-                if val > 0 and got != val:
+                page = os.sysconf("SC_PAGE_SIZE")
+                if val > 0 and got != val // page * page:  # the kernel rounds to pages
                     warn(f"{F}.{fld}: {val} was accepted but ignored by this kernel "
                          f"({fname} still reads {got}; kernel memory limits are deprecated)")
             else:

@@ -1,0 +1,72 @@
+"""CLI-level cgroup tests: real containers run through the runtime binary
+(env RUNTIME, default pyruntime; RUNTIME=runc to compare), resources read back
+from the host's cgroup files. The same files run on this cgroup v1/hybrid host
+and, through test_in_v2_guest.py, inside a pure cgroup v2 guest
+(tools/cgroup2-guest.sh sets PYRT_IN_V2_GUEST=1).
+
+Fixtures (besides tests/conftest.py's rt, make_bundle, new_id, reaper, ...):
+``cgh`` (cgenv.CgHost), ``ctr`` (start containers: ``ctr.run(resources=...)``
+-> Ctr; ``ctr.create_fails(resources=...)`` -> Result), ``res_file``.
+Every test here is leak-checked afterwards like tests/integration (state dir
+entries, mounts, cgroups named after its container ids, processes).
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import cgenv
+from rsupport import CtrFactory
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "guestwrapper: reruns a test directory inside the "
+                                       "cgroup v2 guest")
+
+
+def _here(item) -> bool:
+    return str(item.path).startswith(HERE + os.sep)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if not _here(item):
+            continue
+        item.add_marker(pytest.mark.root)
+        if os.geteuid() != 0:
+            item.add_marker(pytest.mark.skip(reason="needs root"))
+
+
+@pytest.fixture(scope="session")
+def cgh() -> cgenv.CgHost:
+    try:
+        return cgenv.host()
+    except (OSError, RuntimeError) as e:
+        pytest.skip(f"no usable cgroups here: {e}")
+
+
+@pytest.fixture(autouse=True)
+def _resources_leak_check(request):
+    """As tests/conftest.py's _leak_check does for tests/integration."""
+    if not _here(request.node) or request.node.get_closest_marker("guestwrapper"):
+        yield
+        return
+    checker = request.getfixturevalue("leak_checker")
+    yield
+    rep = getattr(request.node, "rep_call", None)
+    passed = rep is not None and rep.passed
+    leaks = checker.find(grace=2.0 if passed else 0.2)
+    if leaks:
+        checker.cleanup()
+    if passed and leaks:
+        pytest.fail("the test left things behind:\n  " + "\n  ".join(leaks), pytrace=False)
+
+
+@pytest.fixture
+def ctr(rt, make_bundle, new_id, reaper, cgh, runtime_is_runc):
+    f = CtrFactory(rt, make_bundle, new_id, reaper, is_runc=runtime_is_runc)
+    yield f
+    f.cleanup()
