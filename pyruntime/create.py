@@ -308,7 +308,8 @@ def _warn_ungrantable(caps: "dict | None", bounding: "int | None") -> None:
         return
     from .linux.process import CAP_NUMBER
     missing = sorted({n for names in caps.values() if isinstance(names, list) for n in names
-                      if n in CAP_NUMBER and not bounding >> CAP_NUMBER[n] & 1})
+                      if isinstance(n, str) and n in CAP_NUMBER
+                      and not bounding >> CAP_NUMBER[n] & 1})
     if missing:
         log.warning("process.capabilities: not granted (beyond the runtime's own bounding "
                     f"set): {', '.join(missing)}")
@@ -496,7 +497,7 @@ def _preimport_child2(ctx: _ChildContext) -> None:
     """Import what C2 needs while still the host's root: once in a user namespace
     we are its mapped root, which may not read the interpreter's files (e.g. a
     Python under /root, mode 0700), so a later import fails."""
-    import fcntl, resource, stat, struct  # noqa: F401,E401
+    import fcntl, stat, struct  # noqa: F401,E401
     from .linux import process, rootfs, terminal  # noqa: F401
     proc = ctx.cfg.get("process") or {}
     if (ctx.cfg.get("hooks") or {}).get("createContainer"):
@@ -533,7 +534,6 @@ def _setup_container(ctx: _ChildContext) -> None:
     # filesystem: import all that this process needs now.
     import _socket  # noqa: F401
     import fcntl  # noqa: F401
-    import resource  # noqa: F401
     import stat  # noqa: F401
     import struct  # noqa: F401
 

@@ -286,7 +286,6 @@ def _exec_child1(ns_fds, csock_fd, psock_fd, setup: _ExecSetup) -> None:
         # Import now: after setns(mnt) the filesystem is the container's.
         import _socket  # noqa: F401
         import fcntl  # noqa: F401
-        import resource  # noqa: F401
         import stat  # noqa: F401
         import struct  # noqa: F401
         if setup.proc.get("terminal"):

@@ -145,3 +145,10 @@ int shim_fstatfs_magic(int fd, long *magic)
 
 int shim_set_mempolicy(int mode, const unsigned long *nodemask, unsigned long maxnode)
 { RET(syscall(SYS_set_mempolicy, mode, nodemask, maxnode)); }
+
+/* setrlimit through prlimit(2): saves importing Python's resource module. */
+int shim_setrlimit(int resource, unsigned long long soft, unsigned long long hard)
+{
+    struct { unsigned long long cur, max; } lim = { soft, hard };
+    RET(syscall(SYS_prlimit64, 0, resource, &lim, NULL));
+}

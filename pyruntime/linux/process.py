@@ -98,20 +98,19 @@ RLIMITS = {
 
 
 def apply_rlimits(rlimits: list) -> None:
-    import resource
+    from . import shim
+    infinity = 2**64 - 1  # RLIM_INFINITY
     for i, rl in enumerate(rlimits or ()):
         t = rl.get("type")
         if t not in RLIMITS:
             raise SetupError(f"process.rlimits[{i}].type: unknown rlimit {t!r}")
         soft, hard = rl.get("soft"), rl.get("hard")
-        soft = resource.RLIM_INFINITY if soft is None or soft >= 2**64 - 1 else soft
-        hard = resource.RLIM_INFINITY if hard is None or hard >= 2**64 - 1 else hard
-        try:
-            resource.setrlimit(RLIMITS[t], (soft, hard))
-        except (ValueError, OSError) as e:
-            msg = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        soft = infinity if soft is None or soft >= infinity else soft
+        hard = infinity if hard is None or hard >= infinity else hard
+        r = shim.lib.shim_setrlimit(RLIMITS[t], soft, hard)
+        if r < 0:
             raise SetupError(f"process.rlimits[{i}]: error setting rlimit type {t}: "
-                             f"{msg.lower()}") from None
+                             f"{os.strerror(-r).lower()}")
 
 
 def env_path(env: "list[str]") -> str:
