@@ -383,6 +383,19 @@ def memory_fields(mem: dict, F: str) -> tuple:
             opt_bool(mem, "checkBeforeUpdate", F + ".checkBeforeUpdate"))
 
 
+def cpu_fields(cpu: dict, F: str) -> tuple:
+    """linux.resources.cpu, checked: (shares, quota, period, burst,
+    realtimeRuntime, realtimePeriod, idle); absent numbers are 0 (burst and
+    idle: None)."""
+    return (opt_int(cpu, "shares", F + ".shares", 0) or 0,
+            opt_int(cpu, "quota", F + ".quota") or 0,
+            opt_int(cpu, "period", F + ".period", 0) or 0,
+            opt_int(cpu, "burst", F + ".burst", 0),
+            opt_int(cpu, "realtimeRuntime", F + ".realtimeRuntime") or 0,
+            opt_int(cpu, "realtimePeriod", F + ".realtimePeriod", 0) or 0,
+            opt_int(cpu, "idle", F + ".idle"))
+
+
 def try_rmdir(dirpath: str) -> bool:
     """One rmdir; True when the directory is gone (removed now or never there)."""
     try:

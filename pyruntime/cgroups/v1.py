@@ -455,13 +455,7 @@ class V1Manager(Manager):
         if not cpu:
             return
         F = f"{R}.cpu"
-        shares = cm.opt_int(cpu, "shares", F + ".shares", 0) or 0
-        quota = cm.opt_int(cpu, "quota", F + ".quota") or 0
-        period = cm.opt_int(cpu, "period", F + ".period", 0) or 0
-        burst = cm.opt_int(cpu, "burst", F + ".burst", 0)
-        rt_runtime = cm.opt_int(cpu, "realtimeRuntime", F + ".realtimeRuntime") or 0
-        rt_period = cm.opt_int(cpu, "realtimePeriod", F + ".realtimePeriod", 0) or 0
-        idle = cm.opt_int(cpu, "idle", F + ".idle")
+        shares, quota, period, burst, rt_runtime, rt_period, idle = cm.cpu_fields(cpu, F)
         if quota > 0 and burst and burst > quota:
             raise CgroupError(f"{F}.burst: {burst} is larger than quota {quota}")
         if not (shares or quota or period or rt_runtime or rt_period) and burst is None and idle is None:

@@ -282,13 +282,7 @@ class V2Manager(Manager):
         if not cpu:
             return
         F = f"{R}.cpu"
-        shares = cm.opt_int(cpu, "shares", F + ".shares", 0) or 0
-        quota = cm.opt_int(cpu, "quota", F + ".quota") or 0
-        period = cm.opt_int(cpu, "period", F + ".period", 0) or 0
-        burst = cm.opt_int(cpu, "burst", F + ".burst", 0)
-        rt_runtime = cm.opt_int(cpu, "realtimeRuntime", F + ".realtimeRuntime") or 0
-        rt_period = cm.opt_int(cpu, "realtimePeriod", F + ".realtimePeriod", 0) or 0
-        idle = cm.opt_int(cpu, "idle", F + ".idle")
+        shares, quota, period, burst, rt_runtime, rt_period, idle = cm.cpu_fields(cpu, F)
         if rt_runtime or rt_period:
             fld = "realtimeRuntime" if rt_runtime else "realtimePeriod"
             raise CgroupError(f"{F}.{fld}: cannot set {rt_runtime or rt_period}: cgroup v2 has no "
