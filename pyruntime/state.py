@@ -129,7 +129,7 @@ class StateStore:
         except JSONError:
             # Torn or corrupt state (e.g. a full disk): treat as half-made.
             return {"id": container_id, "pid": 0, "half_made": True}
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) or not _sane(data):
             return {"id": container_id, "pid": 0, "half_made": True}
         return data
 
@@ -165,6 +165,17 @@ class StateStore:
             os.rmdir(d)
         except FileNotFoundError:
             pass
+
+
+def _sane(data: dict) -> bool:
+    """The fields status() and delete rely on have their types (a state.json
+    edited or corrupted by hand must not crash `list` for every container)."""
+    for key in ("pid", "pid_start", "creator_pid", "creator_start"):
+        v = data.get(key)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+            return False
+    return isinstance(data.get("cgroup"), (dict, type(None))) and \
+        isinstance(data.get("hooks"), (dict, type(None)))
 
 
 def status(data: dict, container_dir: str) -> str:
