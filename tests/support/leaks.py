@@ -55,14 +55,16 @@ def cgroup_hierarchies() -> "list[str]":
 
 
 def cgroup_dirs_named(names: "set[str]") -> "list[str]":
-    """Cgroup dirs (any hierarchy, any depth) whose name contains one of ``names``."""
+    """Cgroup dirs (any hierarchy, any depth) named after one of ``names``: the
+    name itself, or a client's spelling of it ("libpod-<id>", "<id>.scope").
+    Never a mere substring: the cleanup kills what it finds in these dirs."""
     if not names:
         return []
     found = []
     for hier in cgroup_hierarchies():
         for dirpath, dirnames, _ in os.walk(hier):
             for d in dirnames:
-                if any(n in d for n in names):
+                if any(d == n or d.endswith("-" + n) or d.startswith(n + ".") for n in names):
                     found.append(os.path.join(dirpath, d))
     return found
 
