@@ -167,6 +167,7 @@ def exec_process(c, proc: dict, *, detach: bool = False, console_socket: "str | 
         setup.join_fds = join_fds
         import _socket
         psock, csock = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
+        stage = 0
         child1 = os.fork()
         if child1 == 0:
             _exec_child1(ns_fds, csock.fileno(), psock.fileno(), setup)
@@ -185,6 +186,9 @@ def exec_process(c, proc: dict, *, detach: bool = False, console_socket: "str | 
                     pid = int(msg[4:])
                     if mgr is not None:
                         mgr.apply_early(pid)
+                elif msg.startswith(b"P"):
+                    # the C stage forked into the pid namespace: that child is the process
+                    stage, pid = pid, int(msg[1:])
                 elif msg == b"R":
                     if mgr is not None:
                         mgr.apply_late(pid)
@@ -206,6 +210,8 @@ def exec_process(c, proc: dict, *, detach: bool = False, console_socket: "str | 
         finally:
             psock.close()
             _reap(child1)
+            if stage and not detach:
+                _reap(stage)  # the C stage's parent half: reparented to us, a subreaper
     finally:
         for fd in fds_to_close:
             try:
@@ -278,6 +284,7 @@ class _ExecSetup:
         self.listener_fd = listener_fd
         self.personality = personality
         self.join_fds: "list[int]" = []
+        self.pidns_fd = -1
 
 
 def _exec_child1(ns_fds, csock_fd, psock_fd, setup: _ExecSetup) -> None:
@@ -300,7 +307,11 @@ def _exec_child1(ns_fds, csock_fd, psock_fd, setup: _ExecSetup) -> None:
         if any(t == "user" for t, _ in ns_fds):
             os.setresgid(0, 0, 0)
             os.setresuid(0, 0, 0)
-        namespaces.join(ns_fds, skip=("user",))
+        # The pid namespace is entered by the C stage (it forks into it): no
+        # Python process, whose /proc/<pid>/exe would be the host's interpreter,
+        # is ever visible inside the container.
+        namespaces.join(ns_fds, skip=("user", "pid"))
+        setup.pidns_fd = next((fd for t, fd in ns_fds if t == "pid"), -1)
         gate_r, gate_w = os.pipe2(os.O_CLOEXEC)
         pid2 = os.fork()
         if pid2 == 0:
@@ -327,7 +338,13 @@ def _exec_child2(sock_fd, setup: _ExecSetup) -> None:
     from .linux import process as procmod
     from .linux import terminal
     proc, console_fd = setup.proc, setup.console_fd
-    os.setsid()
+    # With a pid namespace to join, the C stage forks the real process, which
+    # makes its own session and takes the terminal ("session" record): a session
+    # led by this process would hang up its terminal when the C stage's parent
+    # half exits.
+    in_child = setup.pidns_fd >= 0
+    if not in_child:
+        os.setsid()
     procmod.apply_rlimits(proc.get("rlimits"))
     if proc.get("oomScoreAdj") is not None:
         procmod.set_oom_score_adj(proc["oomScoreAdj"])
@@ -337,7 +354,7 @@ def _exec_child2(sock_fd, setup: _ExecSetup) -> None:
         terminal.send_fd(console_fd, master, name)
         os.close(master)
         os.close(console_fd)
-        terminal.make_controlling(slave)
+        terminal.make_controlling(slave, ctty=not in_child)
     cwd = proc.get("cwd") or "/"
     try:
         os.chdir(cwd)
@@ -354,6 +371,10 @@ def _exec_child2(sock_fd, setup: _ExecSetup) -> None:
         os.umask(int(umask) & 0o777)  # uint32 in the spec; the kernel keeps 0777 (as runc)
     extra = procmod.process_records(proc, setup.seccomp, setup.listener_fd, setup.personality)
     extra.extend(("cgroup_fd", f) for f in setup.join_fds)
+    if setup.pidns_fd >= 0:
+        extra.append(("pidns_fd", setup.pidns_fd))
+        extra.append(("session", "tty" if proc.get("terminal") else "1"))
     procmod.exec_c_stage(proc, sock_fd=sock_fd, init_memfd=setup.init_memfd,
                          preserve_fds=setup.preserve_fds, bounding_limit=setup.bounding,
-                         extra=extra, keep_fds=[setup.listener_fd, *setup.join_fds])
+                         extra=extra,
+                         keep_fds=[setup.listener_fd, setup.pidns_fd, *setup.join_fds])

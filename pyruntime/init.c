@@ -15,8 +15,9 @@
  * seccomp (raw struct sock_filter array), seccomp_early, path, arg (repeated),
  * env (repeated), apparmor, selinux, seccomp_flags, seccomp_listener_fd, affinity
  * (raw cpu mask bytes), hook.path/hook.arg/hook.env/hook.timeout (startContainer
- * hooks, in order), hook_state (their stdin) and cgroup_fd (repeated: open
- * cgroup "tasks" files to join by writing "0").
+ * hooks, in order), hook_state (their stdin), cgroup_fd (repeated: open
+ * cgroup "tasks" files to join by writing "0") and pidns_fd (exec: the pid
+ * namespace to fork into; the parent reports "P<pid>" and exits).
  *
  * Protocol with the parent on ready_fd/sync_fd:
  *     C stage -> "R"   started, non-dumpable
@@ -40,6 +41,7 @@
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -60,6 +62,8 @@
 
 static int ready_fd = -1, sync_fd = -1, fifo_dirfd = -1, fifo_fd = -1;
 static int want_cgroupns, nnp, seccomp_early;
+static int pidns_fd = -1;
+static int new_session, take_tty;
 static int have_uid, have_gid, have_groups;
 static uid_t uid;
 static gid_t gid;
@@ -171,6 +175,8 @@ static void parse_plan(char *buf, size_t len)
         else if (IS("fifo_dirfd")) fifo_dirfd = (int)num(val);
         else if (IS("fifo_fd")) fifo_fd = (int)num(val);
         else if (IS("cgroupns")) want_cgroupns = 1;
+        else if (IS("pidns_fd")) pidns_fd = (int)num(val);
+        else if (IS("session")) { new_session = 1; take_tty = strcmp(val, "tty") == 0; }
         else if (IS("nnp")) nnp = 1;
         else if (IS("uid")) { uid = (uid_t)strtoul(val, NULL, 10); have_uid = 1; }
         else if (IS("gid")) { gid = (gid_t)strtoul(val, NULL, 10); have_gid = 1; }
@@ -407,6 +413,25 @@ int main(int argc, char **argv)
     args[nargs] = NULL;
     envs[nenvs] = NULL;
 
+    if (pidns_fd >= 0) {
+        /* exec: only now enter the container's pid namespace (it applies to
+         * children), so no Python process ever lived in it. The child goes on;
+         * we tell the runtime its pid and leave. */
+        if (setns(pidns_fd, CLONE_NEWPID) < 0) fail("join the container's pid namespace", errno);
+        close(pidns_fd);
+        pid_t child = fork();
+        if (child < 0) fail("fork into the container's pid namespace", errno);
+        if (child > 0) {
+            char msg[32];
+            int n = snprintf(msg, sizeof msg, "P%d", (int)child);
+            if (write(ready_fd, msg, (size_t)n) != n) _exit(1);
+            _exit(0);
+        }
+    }
+    if (new_session) {
+        if (setsid() < 0) fail("setsid", errno);
+        if (take_tty && ioctl(0, TIOCSCTTY, 0) < 0) fail("make the pty the controlling terminal", errno);
+    }
     say("R");
     if (sync_fd >= 0) {
         ssize_t n;

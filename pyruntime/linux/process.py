@@ -160,14 +160,16 @@ def set_oom_score_adj(value: int) -> None:
 
 
 def close_fds_except(keep: "set[int]") -> None:
-    """Close every fd not in ``keep`` (inherited from the caller or the runtime)."""
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        if fd not in keep:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+    """Close every fd not in ``keep`` (inherited from the caller or the runtime).
+    By ranges (close_range(2) underneath), not by listing /proc/self/fd: the
+    container's /proc may not show this process (exec is not in its pid
+    namespace yet) or may not be mounted at all."""
+    lo = 0
+    for fd in sorted(k for k in keep if k >= 0):
+        if fd > lo:
+            os.closerange(lo, fd)
+        lo = fd + 1
+    os.closerange(lo, 1 << 20)
 
 
 def needs_sched(proc: dict, personality: "dict | None") -> bool:

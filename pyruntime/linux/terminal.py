@@ -61,10 +61,11 @@ def connect_console_socket(path: str) -> int:
     return s.detach()
 
 
-def make_controlling(slave: int) -> None:
-    """stdio = the pty slave, and it becomes our controlling terminal."""
+def make_controlling(slave: int, ctty: bool = True) -> None:
+    """stdio = the pty slave, and (ctty) it becomes our controlling terminal."""
     for i in (0, 1, 2):
         os.dup2(slave, i)
-    fcntl.ioctl(0, TIOCSCTTY, 0)
+    if ctty:
+        fcntl.ioctl(0, TIOCSCTTY, 0)
     if slave > 2:
         os.close(slave)

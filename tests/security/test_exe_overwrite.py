@@ -174,14 +174,12 @@ def test_shared_pid_namespace(sec, make_bundle, new_id, attack_bin, marker):
             f"the attacker saw almost none of B's runtime processes: {findings!r}"
 
 
-@pytest.mark.xfail(strict=True, reason="known residual (docs/security.md): with CAP_SYS_PTRACE "
-                   "the container sees exec's Python setup process, whose /proc/<pid>/exe is "
-                   "the host's interpreter (non-dumpable does not stop CAP_SYS_PTRACE)")
 def test_exec_storm_with_cap_sys_ptrace(rt, make_bundle, new_id, attack_bin, marker,
                                         runtime_bin):
-    """The storm again, but the container has CAP_SYS_PTRACE. Documents the
-    residual risk: when this starts to pass (XPASS fails the run), update
-    docs/security.md and drop the xfail."""
+    """The storm again, but the container has CAP_SYS_PTRACE (non-dumpable does
+    not stop it). exec's Python stages never enter the container's pid
+    namespace: the C stage forks into it, so nothing the container can see has
+    the host interpreter as its exe."""
     files = installed_files(runtime_bin)
     hashes = {p: sha256(p) for p in files.values()}
     b = with_attacker(make_bundle(probe_args("/shared/out", marker, 60000), shared=True,
