@@ -419,14 +419,22 @@ int main(int argc, char **argv)
          * we tell the runtime its pid and leave. */
         if (setns(pidns_fd, CLONE_NEWPID) < 0) fail("join the container's pid namespace", errno);
         close(pidns_fd);
+        int gate[2];
+        if (pipe2(gate, O_CLOEXEC) < 0) fail("pipe", errno);
         pid_t child = fork();
         if (child < 0) fail("fork into the container's pid namespace", errno);
         if (child > 0) {
             char msg[32];
             int n = snprintf(msg, sizeof msg, "P%d", (int)child);
             if (write(ready_fd, msg, (size_t)n) != n) _exit(1);
-            _exit(0);
+            _exit(0);   /* closes gate[1]: the child may go on */
         }
+        /* The runtime must learn our pid ("P") before our "R": it joins that
+         * pid to the cgroups. Wait until the parent half has said it. */
+        char c;
+        close(gate[1]);
+        while (read(gate[0], &c, 1) < 0 && errno == EINTR) {}
+        close(gate[0]);
     }
     if (new_session) {
         if (setsid() < 0) fail("setsid", errno);

@@ -52,11 +52,12 @@ def _write(level: str, msg: str) -> None:
 
 
 def error(msg: str) -> None:
-    """Log an error; also print it to stderr as one plain line (runc does both)."""
+    """Log an error; also print it to stderr as one plain line (runc does both).
+    Newlines inside the message (e.g. from a config key) are escaped: one line."""
     if _path:
         _write("error", msg)
     try:
-        os.write(2, (msg + "\n").encode("utf-8", "replace"))
+        os.write(2, (msg.replace("\n", "\\n") + "\n").encode("utf-8", "replace"))
     except OSError:
         pass
 
