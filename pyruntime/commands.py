@@ -37,7 +37,6 @@ def cmd_start(root, opts, args, extra, gopts):
 
 
 def cmd_state(root, opts, args, extra, gopts):
-    from .jsonfast import dumps
     _out(indent_json(_runtime(root).get(args[0]).state()) + "\n")
 
 

@@ -530,13 +530,8 @@ def _child2(ctx: _ChildContext) -> None:
 
 
 def _setup_container(ctx: _ChildContext) -> None:
-    # Everything imported after pivot_root would be looked up in the container's
-    # filesystem: import all that this process needs now.
-    import _socket  # noqa: F401
-    import fcntl  # noqa: F401
-    import stat  # noqa: F401
-    import struct  # noqa: F401
-
+    # What this needs after pivot_root was imported by _preimport_child2 (in C1):
+    # an import there would search the container's filesystem.
     from .linux import process as procmod
     from .linux import shim, terminal  # noqa: F401
     from .linux.rootfs import Rootfs

@@ -1,6 +1,5 @@
 """`events`: container statistics as runc prints them, once (--stats) or every
 --interval, plus {"type":"oom"} when the container hits its memory limit."""
-import os
 import sys
 import time
 
