@@ -20,7 +20,7 @@ import sys
 
 from .container import Container, parse_signal
 from .errors import ContainerNotFound, InvalidConfig, WrongState
-from .state import DEFAULT_ROOT, StateStore, proc_stat
+from .state import DEFAULT_ROOT, StateStore, proc_ppid, proc_stat
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs start-up time: for the type checker only
@@ -158,7 +158,10 @@ class ManagedContainer(Container):
         super().delete(force=force)
         if pid:
             st = proc_stat(pid)
-            if st is not None and st[0] in ("Z", "X") and st[1] == start:
+            # Only a zombie of ours: the CLI is never the init's parent, and
+            # must not pay the import of _apiimpl for nothing.
+            if st is not None and st[0] in ("Z", "X") and st[1] == start \
+                    and proc_ppid(pid) == os.getpid():
                 from ._apiimpl import reap
                 reap(pid, (pid, start))
             impl = sys.modules.get("pyruntime._apiimpl")

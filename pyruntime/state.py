@@ -49,6 +49,16 @@ def proc_stat(pid: int) -> "tuple[str, int] | None":
     return rest[0].decode(), int(rest[19])
 
 
+def proc_ppid(pid: int) -> int:
+    """The parent pid of ``pid`` (0 if gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return 0
+    return int(data[data.rindex(b")") + 2:].split()[1])
+
+
 def pid_alive(pid: "int | None", start_time: "int | None") -> bool:
     """True if ``pid`` is the same living (non-zombie) process we recorded."""
     if not pid or pid <= 0:
