@@ -45,11 +45,29 @@ def shebang(exe):
     return parts[0], parts[1:]
 
 
+def python_half(work):
+    """How the native front end (pyruntime/front.c) runs the Python CLI, as
+    (interpreter, [flags], [script]): this interpreter with -I -S and its
+    install directory on sys.path (what setup.py builds into the front end),
+    as a script file so that cProfile can run it too."""
+    import sysconfig
+    script = os.path.join(work, "pyruntime-cli.py")
+    with open(script, "w") as f:
+        f.write(f"import sys\nsys.path.insert(0, {sysconfig.get_path('platlib')!r})\n"
+                "from pyruntime.cli import entry, main\n"
+                "# entry() leaves by os._exit: under a profiler return, so it can report\n"
+                "main() if sys.getprofile() else entry()\n")
+    return sys.executable, ["-IS"], [script]
+
+
 class Profiler:
     def __init__(self, args, exe, work):
         self.args, self.exe, self.work = args, exe, work
         self.root = os.path.join(work, "root")
         self.interp, self.flags = shebang(exe)
+        self.script = [exe]
+        if self.interp is None:  # the native front end: profile its Python half
+            self.interp, self.flags, self.script = python_half(work)
         self.spawner = harness.Spawner(os.path.join(work, "cmd.log"))
         self.n = 0
         from tools.mkbundle import build_bundle
@@ -115,7 +133,7 @@ class Profiler:
         args, cleanup = self.prepare(cmd)
         before = set(harness.children_of(os.getpid()))
         try:
-            argv = list(prefix) + [self.interp, *self.flags, *after_interp, self.exe] + \
+            argv = list(prefix) + [self.interp, *self.flags, *after_interp, *self.script] + \
                 self.rt(*args)[1:]
             self.spawner.run(argv, timeout=120, check=False)
             return self.spawner.output()
