@@ -306,10 +306,12 @@ def _warn_ungrantable(caps: "dict | None", bounding: "int | None") -> None:
     warning, and the runtime SHOULD NOT fail."""
     if not caps or bounding is None:
         return
-    from .linux.process import CAP_NUMBER
+    # validation's list (already loaded), not linux.process's: that one would
+    # load `struct` (~60 KiB of RSS) into this process for nothing
+    from .validation import CAPABILITIES
     missing = sorted({n for names in caps.values() if isinstance(names, list) for n in names
-                      if isinstance(n, str) and n in CAP_NUMBER
-                      and not bounding >> CAP_NUMBER[n] & 1})
+                      if isinstance(n, str) and n in CAPABILITIES
+                      and not bounding >> CAPABILITIES.index(n) & 1})
     if missing:
         log.warning("process.capabilities: not granted (beyond the runtime's own bounding "
                     f"set): {', '.join(missing)}")

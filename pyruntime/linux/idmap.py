@@ -19,7 +19,6 @@ Rootfs can also build them in place (build()).
 import os
 
 from ..errors import SetupError
-from . import shim
 
 OPEN_TREE_CLONE = 1
 AT_EMPTY_PATH = 0x1000
@@ -88,6 +87,7 @@ def _fmt(maps: list) -> bytes:
 
 def userns_fd(uid_maps: list, gid_maps: list, where: str = "mounts") -> int:
     """An fd of a new user namespace with these mappings (O_CLOEXEC)."""
+    from . import shim  # on use: create imports this module without needing the shim
     r1, w1 = os.pipe2(os.O_CLOEXEC)
     r2, w2 = os.pipe2(os.O_CLOEXEC)
     pid = os.fork()
@@ -131,6 +131,7 @@ def userns_fd(uid_maps: list, gid_maps: list, where: str = "mounts") -> int:
 def build(source: str, recursive_tree: bool, recursive_attr: bool, ns_fd: int,
           where: str = "mounts") -> int:
     """A detached clone of ``source`` with the idmapping of user namespace ``ns_fd``."""
+    from . import shim
     tree = shim.lib.shim_open_tree(-100, source.encode(),
                                    OPEN_TREE_CLONE | os.O_CLOEXEC
                                    | (AT_RECURSIVE if recursive_tree else 0))
@@ -151,6 +152,7 @@ def build(source: str, recursive_tree: bool, recursive_attr: bool, ns_fd: int,
 
 def attach(tree: int, target_fd: int, where: str = "mounts") -> None:
     """move_mount the detached ``tree`` onto ``target_fd`` (an O_PATH fd)."""
+    from . import shim
     r = shim.lib.shim_move_mount(tree, b"", target_fd, b"",
                                  MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
     if r < 0:
