@@ -17,7 +17,8 @@ Messages on the SOCK_SEQPACKET socketpair (child -> P unless noted):
     b"pid N"      C1: host pid of C2
     b"userns"     C1: unshared the user namespace; P writes the id maps, replies b"ok"
     b"hooks"      C2: mounts done; P runs prestart/createRuntime hooks, replies b"ok"
-    b"pid N"      (also) P joins C2 to the cgroups that charge no memory (apply_early)
+    b"pid N"      (also) P joins C2 to the cgroups that charge no memory (apply_early),
+                  unless C1 was born in them (cgroups.fork_early)
     b"R"          C stage started; P joins it to what is left (apply_late), replies
                   b"G"; the C stage then joins the v1 hierarchies itself through
                   the cgroup "tasks" fds it inherited (no global lock, no RCU wait)
@@ -196,7 +197,7 @@ def create(store: StateStore, req: CreateRequest) -> dict:
         ctx.listener_fd = listener_fd
         ctx.bounding = own_bounding
         ctx.join_fds = join_fds
-        child1 = os.fork()
+        child1, ctx.born_in_cgroup = cgroups.fork_early(mgr)
         if child1 == 0:
             _child1(ctx)  # never returns
         csock.close()
@@ -339,7 +340,8 @@ def _drive(psock, child1: int, ctx: "_ChildContext", state: dict, mgr) -> int:
             raise SetupError(msg[1:].decode("utf-8", "replace"))
         if msg.startswith(b"pid "):
             init_pid = int(msg[4:])
-            mgr.apply_early(init_pid)
+            if not ctx.born_in_cgroup:
+                mgr.apply_early(init_pid)
         elif msg == b"userns":
             from .linux import namespaces
             linux = ctx.cfg.get("linux") or {}
@@ -429,6 +431,7 @@ class _ChildContext:
         self.listener_fd = -1
         self.bounding: "int | None" = None
         self.join_fds: "list[int]" = []
+        self.born_in_cgroup = False  # C1 was born in mgr's birth cgroup
 
 
 def _send(fd: int, data: bytes) -> None:

@@ -168,7 +168,7 @@ def exec_process(c, proc: dict, *, detach: bool = False, console_socket: "str | 
         import _socket
         psock, csock = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
         stage = 0
-        child1 = os.fork()
+        child1, born_in_cgroup = cgroups.fork_early(mgr)
         if child1 == 0:
             _exec_child1(ns_fds, csock.fileno(), psock.fileno(), setup)
         csock.close()
@@ -184,7 +184,7 @@ def exec_process(c, proc: dict, *, detach: bool = False, console_socket: "str | 
                     raise SetupError(msg[1:].decode("utf-8", "replace"))
                 if msg.startswith(b"pid "):
                     pid = int(msg[4:])
-                    if mgr is not None:
+                    if mgr is not None and not born_in_cgroup:
                         mgr.apply_early(pid)
                 elif msg.startswith(b"P"):
                     # the C stage forked into the pid namespace: that child is the process

@@ -294,6 +294,12 @@ class Manager:
     def apply_early(self, pid: int) -> None:
         pass
 
+    def birth_cgroup_fd(self) -> "int | None":
+        """An fd of a cgroup v2 directory the setup processes can be born in
+        (see fork_early) instead of being moved there by apply_early: only one
+        that charges no memory. None if there is none."""
+        return None
+
     def apply_late(self, pid: int) -> None:
         self.apply(pid)
 
@@ -341,6 +347,25 @@ def new_manager(path: str, layout: "Layout | None" = None) -> Manager:
         return V2Manager(clean_path(path), layout)
     from .v1 import V1Manager
     return V1Manager(clean_path(path), layout)
+
+
+def fork_early(mgr: "Manager | None") -> "tuple[int, bool]":
+    """os.fork() for the first setup process (create's and exec's C1):
+    (pid, born_in). With born_in, the child was born in the manager's birth
+    cgroup (clone3 CLONE_INTO_CGROUP), as will be everything it forks, so
+    apply_early has nothing to do. A cgroup.procs write instead waits for an
+    RCU grace period while holding the lock every other cgroup write needs:
+    ~6 ms of `run` on a hybrid host."""
+    fd = mgr.birth_cgroup_fd() if mgr is not None else None
+    if fd is None:
+        return os.fork(), False
+    try:
+        from ..linux import shim
+        return shim.fork_into_cgroup(fd), True
+    except OSError:  # before Linux 5.7: apply_early moves the child instead
+        return os.fork(), False
+    finally:
+        os.close(fd)
 
 
 def manager_for(cgroups_path: "str | None", container_id: str,

@@ -178,6 +178,14 @@ class V1Manager(Manager):
             except CgroupError as e:
                 warn(f"hybrid cgroup2 hierarchy not joined: {e}")
 
+    def birth_cgroup_fd(self) -> "int | None":
+        if not self.unified:  # the hybrid unified hierarchy charges no memory
+            return None
+        try:
+            return os.open(self.unified, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            return None
+
     def apply_late(self, pid: int) -> None:
         pass  # the init joined every v1 hierarchy itself (self_join_files)
 

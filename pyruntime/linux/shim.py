@@ -96,6 +96,12 @@ def personality(persona: int) -> None:
     _check(lib.shim_personality(persona), "personality")
 
 
+def fork_into_cgroup(cgroup_fd: int) -> int:
+    """os.fork(), with the child born in the cgroup v2 directory ``cgroup_fd``
+    (no cgroup.procs write afterwards). OSError if the kernel cannot (< 5.7)."""
+    return _check(lib.shim_fork_into_cgroup(cgroup_fd), "clone3(CLONE_INTO_CGROUP)")
+
+
 def fs_magic(fd: int) -> int:
     out = ffi.new("long *")
     _check(lib.shim_fstatfs_magic(fd, out), "fstatfs")
