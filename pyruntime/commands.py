@@ -11,9 +11,9 @@ def _out(text: str) -> None:
     sys.stdout.flush()
 
 
-def _runtime(root: str, subreaper: bool = True):
+def _runtime(root: str):
     from .api import Runtime
-    return Runtime(root, subreaper=subreaper)
+    return Runtime(root)
 
 
 def _create_kw(opts: dict) -> dict:
@@ -23,10 +23,7 @@ def _create_kw(opts: dict) -> dict:
 
 
 def cmd_create(root, opts, args, extra, gopts):
-    # Not a subreaper: the init goes to the caller's subreaper once C1 and we
-    # exit, as it would anyway; that saves loading the cffi shim for one prctl.
-    _runtime(root, subreaper=False).create(args[0], opts.get("bundle") or os.getcwd(),
-                                           **_create_kw(opts))
+    _runtime(root).create(args[0], opts.get("bundle") or os.getcwd(), **_create_kw(opts))
 
 
 def cmd_run(root, opts, args, extra, gopts):

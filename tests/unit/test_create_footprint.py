@@ -1,6 +1,7 @@
 """What create's runtime process loads: every module counts in its peak RSS
-(`ru_maxrss` of `pyruntime create`, docs/performance.md). The cffi shim, `struct`
-and the foreground-run helpers are for the forked setup processes only."""
+(`ru_maxrss` of `pyruntime create`, docs/performance.md). The helpers it uses
+from linux.namespaces/idmap/process must not pull in the cffi shim or `struct`,
+which only the forked setup processes need."""
 import os
 import subprocess
 import sys
