@@ -14,11 +14,11 @@ Process model (see docs/architecture.md):
                        credentials and blocks on exec.fifo until `start`.
 
 Messages on the SOCK_SEQPACKET socketpair (child -> P unless noted):
-    b"pid N"      C1: host pid of C2
+    b"pid N"      C1: host pid of C2 (b"pid N born": born in the birth cgroup)
     b"userns"     C1: unshared the user namespace; P writes the id maps, replies b"ok"
     b"hooks"      C2: mounts done; P runs prestart/createRuntime hooks, replies b"ok"
     b"pid N"      (also) P joins C2 to the cgroups that charge no memory (apply_early),
-                  unless C1 was born in them (cgroups.fork_early)
+                  unless C1 forked it into them (cgroups.fork_into)
     b"R"          C stage started; P joins it to what is left (apply_late), replies
                   b"G"; the C stage then joins the v1 hierarchies itself through
                   the cgroup "tasks" fds it inherited (no global lock, no RCU wait)
@@ -197,7 +197,16 @@ def create(store: StateStore, req: CreateRequest) -> dict:
         ctx.listener_fd = listener_fd
         ctx.bounding = own_bounding
         ctx.join_fds = join_fds
-        child1, ctx.born_in_cgroup = cgroups.fork_early(mgr)
+        # C1 forks C2 straight into the birth cgroup, if it certainly may: C2
+        # is pid 1 of a new pid namespace, and a clone3 that fails after
+        # allocating that pid leaves the namespace unable to fork at all
+        # (ENOMEM). From a user namespace, or a joined cgroup namespace, the
+        # kernel refuses it: P moves C2 there instead (apply_early).
+        if "user" not in new and not {"user", "cgroup"} & set(join):
+            ctx.birth_fd = mgr.birth_cgroup_fd()
+            if ctx.birth_fd is not None:
+                fds_to_close.append(ctx.birth_fd)
+        child1 = os.fork()
         if child1 == 0:
             _child1(ctx)  # never returns
         csock.close()
@@ -339,8 +348,9 @@ def _drive(psock, child1: int, ctx: "_ChildContext", state: dict, mgr) -> int:
         if msg.startswith(b"E"):
             raise SetupError(msg[1:].decode("utf-8", "replace"))
         if msg.startswith(b"pid "):
-            init_pid = int(msg[4:])
-            if not ctx.born_in_cgroup:
+            pid, *born = msg[4:].split()
+            init_pid = int(pid)
+            if not born:  # else C2 was born in the birth cgroup
                 mgr.apply_early(init_pid)
         elif msg == b"userns":
             from .linux import namespaces
@@ -431,7 +441,7 @@ class _ChildContext:
         self.listener_fd = -1
         self.bounding: "int | None" = None
         self.join_fds: "list[int]" = []
-        self.born_in_cgroup = False  # C1 was born in mgr's birth cgroup
+        self.birth_fd: "int | None" = None  # mgr.birth_cgroup_fd(), for C2
 
 
 def _send(fd: int, data: bytes) -> None:
@@ -482,14 +492,15 @@ def _child1(ctx: _ChildContext) -> None:
         if "time" in ctx.new:
             _write_time_offsets((ctx.cfg.get("linux") or {}).get("timeOffsets") or {})
         gate_r, gate_w = os.pipe2(os.O_CLOEXEC)
-        pid2 = os.fork()
+        from . import cgroups
+        pid2, born_in = cgroups.fork_into(ctx.birth_fd)
         if pid2 == 0:
             os.close(gate_w)
             os.read(gate_r, 1)  # until C1 has reported our pid
             os.close(gate_r)
             _child2(ctx)
         os.close(gate_r)
-        _send(fd, f"pid {pid2}".encode())
+        _send(fd, f"pid {pid2}{' born' if born_in else ''}".encode())
         os.close(gate_w)
         code = 0
     except BaseException as e:
