@@ -218,6 +218,22 @@ def entry() -> None:
     os._exit(rc)
 
 
+def report_native_error() -> None:
+    """The error path of the native front end (pyruntime/front.c), for a
+    failure after its point of no return: sys.argv is ``[-c, message, the
+    command line...]``. Log the message as main() logs a command's error
+    (--log, --log-format) and exit 1."""
+    from . import log
+    msg = os.fsencode(sys.argv[1]).decode("utf-8", "replace")
+    try:
+        gopts = parse_flags(sys.argv[2:], GLOBAL_FLAGS, "", stop_at_positional=True)[0]
+    except UsageError:  # the front end only goes native on flags it parsed
+        gopts = {}
+    log.configure(gopts.get("log"), gopts.get("log_format", "text"))
+    log.error(msg)
+    os._exit(1)
+
+
 def _default_root(gopts: dict) -> str:
     rootless = gopts.get("rootless")
     if os.geteuid() != 0 and rootless not in ("false",):

@@ -1,18 +1,22 @@
 /* pyruntime front end: the `pyruntime` command itself.
  *
  * Clients call `state` over and over (podman polls it, containerd's shim asks it
- * after every step). CPython needs ~8.5 ms just to start here; runc's whole
- * `state` takes ~4.5 ms. So this small static program answers the common case
- * of `state ID` itself and execs the Python CLI (python -I -S, the package's
- * install directory put on sys.path) for everything else.
+ * after every step) and `start` once per container. CPython needs ~8.5 ms just
+ * to start here; runc's whole `state` takes ~4.5 ms. So this small static
+ * program answers the plain cases of `state ID` and `start ID` itself and execs
+ * the Python CLI (python -I -S, the package's install directory put on
+ * sys.path) for everything else.
  *
- * The native path handles only the plain case and never reports an error: any
- * flag it does not know, a malformed ID, a missing or unusual state.json, a
- * container still being created (pid 0), a string it would have to unescape ...
- * all go to Python, which then answers (or fails) exactly as it always does.
- * Output is byte-identical to the Python CLI's (tests/integration/
- * test_native_state.py compares both on every status); the rules mirror
- * pyruntime/state.py (status) and pyruntime/container.py (Container.state), and
+ * The native paths handle only the plain case and refuse nothing themselves:
+ * any flag they do not know, a malformed ID, a missing or unusual state.json, a
+ * container still being created (pid 0) or not in the right status, a string
+ * they would have to unescape, poststart hooks to run ... all go to Python
+ * before anything is done or printed, and Python answers (or fails) exactly as
+ * it always does. Only `start` can fail after the point of no return (the init
+ * released): that message is logged by Python (cli.report_native_error).
+ * Output and effects are the Python CLI's (tests/integration/
+ * test_native_front.py compares both); the rules mirror pyruntime/state.py
+ * (status) and pyruntime/container.py (Container.state, Container.start), and
  * a change to either must be made here too.
  *
  * PYRUNTIME_NO_NATIVE=1 in the environment sends every call to Python.
@@ -24,11 +28,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "front_paths.h"
@@ -46,15 +54,27 @@ static const char BOOT[] =
     "    from pyruntime.cli import entry\n"
     "entry()\n";
 
-static void exec_python(int argc, char **argv)
+/* An error found after the point of no return of a native command: Python
+ * logs it as it logs its own (--log, --log-format) and exits 1. */
+static const char BOOT_ERROR[] =
+    "import sys\n"
+    "sys.path.insert(0, " PYRT_LIBDIR_PY ")\n"
+    "from pyruntime.cli import report_native_error\n"
+    "report_native_error()\n";
+
+/* Runs the Python CLI with argv[1:]; with `error`, its error reporter
+ * (sys.argv: -c, error, argv[1:]). */
+static void exec_python(int argc, char **argv, const char *error)
 {
-    char **args = calloc((size_t)argc + 5, sizeof(char *));
+    char **args = calloc((size_t)argc + 6, sizeof(char *));
     if (args) {
         int n = 0;
         args[n++] = (char *)PYRT_PYTHON;
         args[n++] = "-IS"; /* no site-packages scan: ~20 ms per call */
         args[n++] = "-c";
-        args[n++] = (char *)BOOT;
+        args[n++] = (char *)(error ? BOOT_ERROR : BOOT);
+        if (error)
+            args[n++] = (char *)error;
         for (int i = 1; i < argc; i++)
             args[n++] = argv[i];
         args[n] = NULL;
@@ -196,8 +216,17 @@ struct state {
     span text[N_TEXT]; /* missing: p == NULL */
     long long pid, pid_start;
     span annotations, cgroup;
+    int has_poststart;
     int unusual; /* something only the Python code handles */
 };
+
+static int find_poststart(span k, span v, void *arg)
+{
+    (void)v;
+    if (key_is(k, "poststart"))
+        ((struct state *)arg)->has_poststart = 1;
+    return 0;
+}
 
 /* An int >= 0, null, or absent: state.py's _sane(); -2 for null/absent. */
 static long long uint_or_null(span v, int *unusual)
@@ -232,7 +261,9 @@ static int take_member(span k, span v, void *arg)
         if (!is_object(v) && !is_null(v))
             s->unusual = 1;
     } else if (key_is(k, "hooks")) {
-        if (!is_object(v) && !is_null(v))
+        if (is_object(v))
+            each_member(v, find_poststart, s);
+        else if (!is_null(v))
             s->unusual = 1;
     } else if (key_is(k, "annotations")) {
         s->annotations = v;
@@ -430,93 +461,208 @@ static int valid_id(const char *id)
     return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.") == n;
 }
 
-/* Prints the state and returns the exit code, or -1 to hand over to Python
- * (nothing has been printed then). */
-static int native_state(const char *root, const char *id)
+/* A container's directory and what state.json says, with the status derived:
+ * 0, or -1 when Python must decide (nothing found, anything unusual). */
+struct container {
+    int dirfd;
+    char *raw;
+    struct state s;
+    const char *status;
+};
+
+static void release(struct container *c)
 {
+    free(c->raw);
+    close(c->dirfd); /* also drops the flock, if taken */
+}
+
+static int load(const char *root, const char *id, int lock, struct container *c)
+{
+    memset(c, 0, sizeof(*c));
     if (!valid_id(id) || strlen(root) > PATH_MAX)
         return -1;
     char dir[2 * PATH_MAX];
     snprintf(dir, sizeof(dir), "%s/%s", root, id);
-    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dirfd < 0)
+    c->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (c->dirfd < 0)
         return -1;
     size_t len;
-    char *raw = read_all(dirfd, "state.json", &len);
-    if (!raw) {
-        close(dirfd);
-        return -1;
-    }
-    struct state s;
-    memset(&s, 0, sizeof(s));
-    s.pid = s.pid_start = -2;
-    span whole = {raw, raw + len};
+    struct state *s = &c->s;
+    s->pid = s->pid_start = -2;
+    if ((lock && flock(c->dirfd, LOCK_EX) < 0) ||
+        !(c->raw = read_all(c->dirfd, "state.json", &len)))
+        goto python;
+    span whole = {c->raw, c->raw + len};
     const char *tail;
-    if (each_member(whole, take_member, &s) < 0 || s.unusual || s.pid <= 0 ||
-        !(tail = scan_value(skip_ws(raw, raw + len), raw + len, 0)) ||
-        skip_ws(tail, raw + len) != raw + len)
+    if (each_member(whole, take_member, s) < 0 || s->unusual || s->pid <= 0 ||
+        !(tail = scan_value(skip_ws(c->raw, c->raw + len), c->raw + len, 0)) ||
+        skip_ws(tail, c->raw + len) != c->raw + len)
         goto python; /* malformed, half-made or being created: state.py decides */
-    if (s.annotations.p && !is_null(s.annotations) && !is_object(s.annotations))
+    if (s->annotations.p && !is_null(s->annotations) && !is_object(s->annotations))
         goto python;
 
-    const char *status;
     struct stat st;
-    int alive = pid_alive(s.pid, s.pid_start);
+    int alive = pid_alive(s->pid, s->pid_start);
     if (alive < 0)
         goto python;
     if (!alive) {
-        status = "stopped";
-    } else if (fstatat(dirfd, "exec.fifo", &st, 0) == 0) {
-        status = "created";
+        c->status = "stopped";
+    } else if (fstatat(c->dirfd, "exec.fifo", &st, 0) == 0) {
+        c->status = "created";
     } else {
-        int frozen = is_frozen(s.cgroup);
+        int frozen = is_frozen(s->cgroup);
         if (frozen < 0)
             goto python;
-        status = frozen ? "paused" : "running";
+        c->status = frozen ? "paused" : "running";
     }
+    return 0;
 
+python:
+    release(c);
+    return -1;
+}
+
+/* Prints the state and returns the exit code, or -1 to hand over to Python
+ * (nothing has been printed then). */
+static int native_state(const char *root, const char *id)
+{
+    struct container c;
+    if (load(root, id, 0, &c) < 0)
+        return -1;
+    struct state *s = &c.s;
+    int live = strcmp(c.status, "stopped") != 0;
     struct out o = {0};
     char num[32];
     puts_(&o, "{\n  \"ociVersion\": ");
-    if (s.text[F_OCI].p)
-        put_span(&o, s.text[F_OCI]);
+    if (s->text[F_OCI].p)
+        put_span(&o, s->text[F_OCI]);
     else
         puts_(&o, "\"\"");
     puts_(&o, ",\n  \"id\": \"");
     puts_(&o, id);
-    snprintf(num, sizeof(num), "\",\n  \"pid\": %lld", alive ? s.pid : 0);
+    snprintf(num, sizeof(num), "\",\n  \"pid\": %lld", live ? s->pid : 0);
     puts_(&o, num);
     puts_(&o, ",\n  \"status\": \"");
-    puts_(&o, status);
+    puts_(&o, c.status);
     puts_(&o, "\"");
     for (int i = F_BUNDLE; i < N_TEXT; i++)
-        put_text(&o, TEXT_FIELDS[i], s.text[i]);
-    if (is_object(s.annotations) && skip_ws(s.annotations.p + 1, s.annotations.end)[0] != '}') {
+        put_text(&o, TEXT_FIELDS[i], s->text[i]);
+    if (is_object(s->annotations) &&
+        skip_ws(s->annotations.p + 1, s->annotations.end)[0] != '}') {
         struct annot a = {&o, 0};
         puts_(&o, ",\n  \"annotations\": {\n");
-        if (each_member(s.annotations, put_annotation, &a) < 0) {
+        if (each_member(s->annotations, put_annotation, &a) < 0) {
             free(o.buf);
-            goto python;
+            release(&c);
+            return -1;
         }
         puts_(&o, "\n  }");
     }
     puts_(&o, "\n}\n");
-    free(raw);
-    close(dirfd);
+    release(&c);
     if (o.failed)
         return 1;
     signal(SIGPIPE, SIG_IGN); /* a closed stdout is exit 1, as in Python */
     int rc = write_all(o.buf, o.len) < 0 ? 1 : 0;
     free(o.buf);
     return rc;
-
-python:
-    free(raw);
-    close(dirfd);
-    return -1;
 }
 
-/* ---- the command line: runc's global flags, then `state ID` ---------------- */
+/* ---- start: container.py's Container.start(), without poststart hooks ------ */
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+/* The init is blocked opening exec.fifo for writing; our open let it go on.
+ * Read its byte (it is about to exec), then wait for EOF: its end is
+ * close-on-exec, so EOF means the program runs; "E<message>" means the
+ * startContainer hooks, seccomp or the exec failed. Returns NULL on success,
+ * else the error (allocated). container.py's _open_fifo_and_release. */
+static char *release_init(int fifo, int pidfd)
+{
+    struct pollfd p[2] = {{fifo, POLLIN, 0}, {pidfd, POLLIN, 0}};
+    for (;;) {
+        int n = poll(p, 2, 30000);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return strdup("timed out waiting for the container init to start");
+        char byte;
+        ssize_t r = read(fifo, &byte, 1);
+        if (r == 1)
+            break;
+        if (r == 0 || (p[1].revents & POLLIN))
+            return strdup("container init exited before it could start the process");
+    }
+    struct out msg = {0};
+    for (;;) {
+        struct pollfd q = {fifo, POLLIN, 0};
+        char buf[4096];
+        if (poll(&q, 1, -1) < 0 && errno != EINTR)
+            break;
+        ssize_t r = read(fifo, buf, sizeof(buf));
+        if (r < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+        if (r <= 0)
+            break;
+        put(&msg, buf, (size_t)r);
+    }
+    char *err = NULL;
+    if (msg.len && msg.buf[0] == 'E') {
+        put(&msg, "", 1);
+        err = strdup(msg.failed ? "container init failed to start the process" : msg.buf + 1);
+    }
+    free(msg.buf);
+    return err;
+}
+
+/* 0, -1 to hand over to Python (nothing done yet), or it does not return
+ * (an error after the init was released: reported by Python). */
+static int native_start(const char *root, const char *id, int argc, char **argv)
+{
+    struct container c;
+    if (load(root, id, 1, &c) < 0)
+        return -1;
+    int pidfd = -1, fifo = -1;
+    /* taken before the fifo is opened: a program that exits at once and is
+     * reaped by the caller is then still a success */
+    if (strcmp(c.status, "created") || c.s.has_poststart ||
+        (pidfd = (int)syscall(SYS_pidfd_open, (int)c.s.pid, 0)) < 0 ||
+        (fifo = openat(c.dirfd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+        if (pidfd >= 0)
+            close(pidfd);
+        release(&c);
+        return -1; /* every refusal, and the poststart hooks, are Python's */
+    }
+    char *err = release_init(fifo, pidfd);
+    close(fifo);
+    close(pidfd);
+    if (err) {
+        release(&c);
+        exec_python(argc, argv, err);
+    }
+    unlinkat(c.dirfd, "exec.fifo", 0); /* the status is "running" from now */
+    release(&c);
+    return 0;
+}
+
+/* ---- the command line: runc's global flags, then `state ID` or `start ID` -- */
+
+/* The flag's name (-root is --root, as in urfave/cli) without "=value" in
+ * name; returns the "=value" part's value, or NULL. */
+static const char *flag_name(const char *arg, char *name, size_t size)
+{
+    if (arg[1] != '-' && strlen(arg) > 2)
+        snprintf(name, size, "-%s", arg);
+    else
+        snprintf(name, size, "%s", arg);
+    char *eq = strchr(name, '=');
+    if (!eq)
+        return NULL;
+    *eq = 0;
+    return strchr(arg, '=') + 1;
+}
 
 /* Global flags the native path may skip (each takes a value and changes
  * nothing when `state` succeeds). Any other flag goes to Python. */
@@ -536,16 +682,7 @@ static int try_native(int argc, char **argv)
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
         char name[64];
-        const char *a = argv[i], *val = NULL;
-        if (a[1] != '-' && strlen(a) > 2) /* -root is --root, as in urfave/cli */
-            snprintf(name, sizeof(name), "-%s", a);
-        else
-            snprintf(name, sizeof(name), "%s", a);
-        char *eq = strchr(name, '=');
-        if (eq) {
-            *eq = 0;
-            val = strchr(a, '=') + 1;
-        }
+        const char *val = flag_name(argv[i], name, sizeof(name));
         if (!skippable_global(name))
             return -1;
         if (!val) {
@@ -558,14 +695,50 @@ static int try_native(int argc, char **argv)
         else if (!strcmp(name, "--log-format") && strcmp(val, "text") && strcmp(val, "json"))
             return -1;
     }
-    if (argc - i != 2 || strcmp(argv[i], "state") || argv[i + 1][0] == '-')
+    if (argc - i != 2 || argv[i + 1][0] == '-')
         return -1;
     if (!root) {
         if (geteuid() != 0)
             return -1; /* the rootless default root: cli.py's _default_root */
         root = "/run/pyruntime";
     }
-    return native_state(root, argv[i + 1]);
+    if (!strcmp(argv[i], "state"))
+        return native_state(root, argv[i + 1]);
+    if (!strcmp(argv[i], "start"))
+        return native_start(root, argv[i + 1], argc, argv);
+    return -1;
+}
+
+/* The command after the global flags, or NULL if unsure. */
+static const char *command_of(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        char name[64];
+        if (argv[i][0] != '-' || !argv[i][1])
+            return argv[i];
+        int has_value = flag_name(argv[i], name, sizeof(name)) != NULL;
+        if (skippable_global(name))
+            i += !has_value;
+        else if (strcmp(name, "--debug") && strcmp(name, "--systemd-cgroup"))
+            return NULL;
+    }
+    return NULL;
+}
+
+/* `create` and `run` make the runtime a child subreaper (the init, forked by
+ * an intermediate process, is reparented to it). The flag survives execve:
+ * set it here and tell Python (runner.set_subreaper) by this pid, so that
+ * Python need not load the cffi shim for that one prctl (~0.4 MiB of create's
+ * peak RSS). */
+static void preset_subreaper(int argc, char **argv)
+{
+    const char *cmd = command_of(argc, argv);
+    char pid[24];
+    if (cmd && (!strcmp(cmd, "create") || !strcmp(cmd, "run")) &&
+        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0) {
+        snprintf(pid, sizeof(pid), "%d", (int)getpid());
+        setenv("PYRUNTIME_SUBREAPER", pid, 1);
+    }
 }
 
 int main(int argc, char **argv)
@@ -576,6 +749,7 @@ int main(int argc, char **argv)
         if (rc >= 0)
             return rc;
     }
-    exec_python(argc, argv);
+    preset_subreaper(argc, argv);
+    exec_python(argc, argv, NULL);
     return 127;
 }

@@ -6,9 +6,21 @@ import os
 from .errors import PyruntimeError
 
 
+_subreaper = False
+
+
 def set_subreaper() -> None:
-    from .linux import shim
-    shim.prctl(shim.PR_SET_CHILD_SUBREAPER, 1)
+    """Make this process a child subreaper (once)."""
+    global _subreaper
+    if _subreaper:
+        return
+    # The front end (pyruntime/front.c) sets it for `create` and `run` before
+    # exec'ing Python (the flag survives execve) and says so with this pid:
+    # then the cffi shim (~0.4 MiB of create's peak RSS) is not loaded for it.
+    if os.environ.pop("PYRUNTIME_SUBREAPER", None) != str(os.getpid()):
+        from .linux import shim
+        shim.prctl(shim.PR_SET_CHILD_SUBREAPER, 1)
+    _subreaper = True
 
 
 def exit_status(status: int) -> int:

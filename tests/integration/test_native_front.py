@@ -1,13 +1,15 @@
-"""The `pyruntime` command answers `state ID` natively (pyruntime/front.c) and
-hands everything else to the Python CLI. Its answer must be byte-for-byte the
-Python CLI's (PYRUNTIME_NO_NATIVE=1), on every status and on every odd input,
-and the common case must really be answered without starting Python."""
+"""The `pyruntime` command answers `state ID` and `start ID` natively
+(pyruntime/front.c) and hands everything else to the Python CLI. Its answers
+and effects must be the Python CLI's (PYRUNTIME_NO_NATIVE=1), on every status
+and on every odd input, and the common cases must really be served without
+starting Python."""
 from __future__ import annotations
 
 import json
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -172,3 +174,121 @@ def test_hand_edited_state_files_match(rt, make_bundle, new_id, state_root):
         for fake in fakes:
             shutil.rmtree(os.path.join(state_root, fake), ignore_errors=True)
         rt("delete", "--force", cid)
+
+
+# -- start ------------------------------------------------------------------------
+
+def _two_created(rt, b, new_id, tag):
+    ids = [new_id(f"{tag}n"), new_id(f"{tag}p")]
+    for cid in ids:
+        assert rt("create", "--bundle", b.path, cid).rc == 0
+    return ids
+
+
+def test_start_matches_the_python_cli(rt, make_bundle, new_id, testdir, reaper):
+    b = make_bundle(["sh", "-c", "echo $$ >> /shared/started; exec sleep 1000"], shared=True)
+    native, python = _two_created(rt, b, new_id, "start")
+    try:
+        pids = [rt.state(cid)["pid"] for cid in (native, python)]
+        results = [rt("start", native), rt("start", python, env=PYTHON_ONLY)]
+        assert [(r.rc, r.out, r.err) for r in results] == [(0, "", "")] * 2, results
+        for cid, pid in zip((native, python), pids):
+            st = rt.state(cid)
+            assert st["status"] == "running" and st["pid"] == pid
+            assert not os.path.exists(os.path.join(rt.root, cid, "exec.fifo"))
+        wait_lines = b.read_shared("started") or ""
+        for _ in range(100):
+            if len(wait_lines.split()) == 2:
+                break
+            time.sleep(0.05)
+            wait_lines = b.read_shared("started") or ""
+        assert sorted(wait_lines.split()) == ["1", "1"], "both programs ran as pid 1"
+        # a second start is refused the same way by both (Python answers)
+        assert_same(rt, "start", native)
+    finally:
+        for cid in (native, python):
+            rt("delete", "--force", cid)
+
+
+def test_start_does_not_start_python(rt, make_bundle, new_id, testdir):
+    b = make_bundle(["sleep", "1000"])
+    cid = new_id("startexec")
+    assert rt("create", "--bundle", b.path, cid).rc == 0
+    try:
+        execs = execs_of(rt, testdir, "start", cid)
+        programs = [e for e in execs if "python" in e]
+        assert not programs, f"start ran Python: {programs}"
+        assert rt.state(cid)["status"] == "running"
+    finally:
+        rt("delete", "--force", cid)
+
+
+@pytest.mark.parametrize("setup", ["running", "stopped", "missing", "bad-id", "extra-arg"])
+def test_start_refusals_match(rt, make_bundle, new_id, reaper, setup):
+    b = make_bundle(["true"] if setup == "stopped" else ["sleep", "1000"])
+    cid = new_id("refuse")
+    args = ["start", cid]
+    if setup in ("running", "stopped"):
+        assert rt("create", "--bundle", b.path, cid).rc == 0
+        pid = rt.state(cid)["pid"]
+        assert rt("start", cid).rc == 0
+        if setup == "stopped":
+            reaper.wait_pid(pid)
+            rt.wait_status(cid, "stopped")
+    elif setup == "bad-id":
+        args = ["start", "../x"]
+    elif setup == "extra-arg":
+        args = ["start", cid, "more"]
+    try:
+        rc, out, err = assert_same(rt, *args)
+        assert rc != 0 and err.strip() and "\n" not in err.strip()
+    finally:
+        rt("delete", "--force", cid)
+
+
+def test_start_with_poststart_hooks_is_left_to_python(rt, make_bundle, new_id, testdir):
+    mark = os.path.join(testdir, "poststart-ran")
+    b = make_bundle(["sleep", "1000"])
+    b.edit(lambda c: c.update(hooks={"poststart": [
+        {"path": "/bin/sh", "args": ["sh", "-c", f"cat > {mark}"]}]}))
+    cid = new_id("poststart")
+    assert rt("create", "--bundle", b.path, cid).rc == 0
+    try:
+        execs = execs_of(rt, testdir, "start", cid)
+        assert any("python" in e for e in execs), "poststart hooks need the Python CLI"
+        with open(mark) as f:
+            assert json.load(f)["status"] == "running"
+    finally:
+        rt("delete", "--force", cid)
+
+
+def test_start_failing_after_release_reports_like_python(rt, make_bundle, new_id, testdir,
+                                                         reaper):
+    """A startContainer hook fails inside the init after start released it: the
+    native path cannot hand over any more; its error must read (and log) as
+    Python's."""
+    b = make_bundle(["sleep", "1000"])
+    b.edit(lambda c: c.update(hooks={"startContainer": [
+        {"path": "/bin/sh", "args": ["sh", "-c", "exit 4"]}]}))
+    native, python = _two_created(rt, b, new_id, "scfail")
+    logs = [os.path.join(testdir, f"{n}.log") for n in ("native", "python")]
+    try:
+        pids = [rt.state(cid)["pid"] for cid in (native, python)]
+        results = []
+        for cid, log, env in ((native, logs[0], None), (python, logs[1], PYTHON_ONLY)):
+            results.append(rt("--log", log, "--log-format", "json", "start", cid,
+                              root=rt.root, env=env))
+        assert results[0].rc == results[1].rc == 1, results
+        assert results[0].err == results[1].err and "startContainer" in results[0].err
+        lines = []
+        for log in logs:
+            with open(log) as f:
+                recs = [json.loads(line) for line in f]
+            lines.append([(r["level"], r["msg"]) for r in recs])
+            assert all(r["time"].endswith("Z") for r in recs)
+        assert lines[0] == lines[1] and lines[0][-1][0] == "error"
+        for pid in pids:
+            assert reaper.wait_pid(pid) != 0
+    finally:
+        for cid in (native, python):
+            rt("delete", "--force", cid)

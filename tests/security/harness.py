@@ -76,18 +76,24 @@ def compile_static(src: str, out: str) -> str:
     return out
 
 
+def _launcher_text(runtime_bin: str) -> str:
+    """The launcher (a script, or the native front end, whose Python code and
+    interpreter path are strings in the binary) as text."""
+    try:
+        with open(runtime_bin, "rb") as f:
+            return f.read().decode("latin-1")
+    except OSError:
+        return ""
+
+
 def installed_libdir(runtime_bin: str) -> str:
     """The directory holding the ``pyruntime`` package the launcher runs."""
-    try:
-        with open(runtime_bin) as f:
-            text = f.read(4096)
-        for m in re.finditer(r"sys\.path\.insert\(0, '([^']+)'\)|sys\.path\[:0\] = \['([^']+)'",
-                             text):
-            d = m.group(1) or m.group(2)
-            if os.path.isdir(os.path.join(d, "pyruntime")):
-                return d
-    except (OSError, UnicodeDecodeError):
-        pass
+    text = _launcher_text(runtime_bin)
+    for m in re.finditer(r"sys\.path\.insert\(0, '([^']+)'\)|sys\.path\[:0\] = \['([^']+)'",
+                         text):
+        d = m.group(1) or m.group(2)
+        if os.path.isdir(os.path.join(d, "pyruntime")):
+            return d
     return sysconfig.get_path("platlib")
 
 
@@ -95,11 +101,13 @@ def installed_files(runtime_bin: str) -> "dict[str, str]":
     """The host binaries a CVE-2019-5736 attacker would like to overwrite."""
     lib = installed_libdir(runtime_bin)
     out = {"pyruntime-init": os.path.join(lib, "pyruntime", "pyruntime-init")}
-    with open(runtime_bin) as f:
-        first = f.readline()
-    if first.startswith("#!"):
-        interp = first[2:].split()[0]
-        out["interpreter"] = os.path.realpath(interp)
+    text = _launcher_text(runtime_bin)
+    if text.startswith("#!"):
+        out["interpreter"] = os.path.realpath(text[2:].split()[0])
+    else:  # the front end: the interpreter's path is a NUL-terminated string in it
+        m = re.search(r"\0(/[^\0]+/python[0-9.]*)\0", text)
+        if m:
+            out["interpreter"] = os.path.realpath(m.group(1))
     out["launcher"] = runtime_bin
     return {k: v for k, v in out.items() if os.path.exists(v)}
 
