@@ -292,3 +292,44 @@ def test_start_failing_after_release_reports_like_python(rt, make_bundle, new_id
     finally:
         for cid in (native, python):
             rt("delete", "--force", cid)
+
+
+# -- create: the subreaper set by the front end -------------------------------------
+
+def test_create_runtime_process_loads_no_cffi_and_leaks_no_marker(rt, make_bundle, new_id,
+                                                                   testdir, reaper):
+    """For create, the front end makes the runtime process a child subreaper
+    before exec'ing Python (PYRUNTIME_SUBREAPER=<pid>), so that process never
+    loads the cffi shim (its peak RSS is a benchmark target); the marker must
+    reach neither the container nor its hooks."""
+    if shutil.which("strace") is None:
+        pytest.skip("strace not installed")
+    hook_env = os.path.join(testdir, "hook.env")
+    b = make_bundle(["sh", "-c", "cat /proc/self/environ > /shared/env"], shared=True)
+    b.edit(lambda c: c.update(hooks={"createRuntime": [
+        {"path": "/bin/sh", "args": ["sh", "-c", f"cat /proc/self/environ > {hook_env}"],
+         "env": ["HOOKENV=1"]}]}))
+    cid = new_id("nocffi")
+    log = os.path.join(testdir, "create.strace")
+    # -D: strace is not our child, so this returns when create does (the
+    # init it still follows waits for start)
+    subprocess.run(["strace", "-D", "-f", "-qq", "-e", "trace=openat,prctl", "-o", log]
+                   + rt.argv(["create", "--bundle", b.path, cid]),
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=True, timeout=60)
+    try:
+        with open(log) as f:
+            lines = f.read().splitlines()
+        runtime_pid = lines[0].split()[0]
+        mine = [ln for ln in lines if ln.split()[0] == runtime_pid]
+        assert any("PR_SET_CHILD_SUBREAPER" in ln for ln in mine), "no subreaper set"
+        assert not [ln for ln in mine if "_cffi_backend" in ln or "_shim" in ln], \
+            "the runtime process loaded the cffi shim"
+        pid = rt.state(cid)["pid"]
+        assert rt("start", cid).rc == 0
+        reaper.wait_pid(pid)
+        for path in (b.shared_file("env"), hook_env):
+            with open(path, "rb") as f:
+                assert b"PYRUNTIME" not in f.read(), path
+    finally:
+        rt("delete", "--force", cid)
