@@ -2,8 +2,6 @@
 errors, value checks and runc's v1 -> v2 conversions, process listing/killing,
 mkdir -p / rmdir bookkeeping. No cgroupspy here (destroy/freeze/pids must stay
 cheap)."""
-from __future__ import annotations
-
 import errno
 import os
 import time
@@ -381,6 +379,32 @@ def memory_fields(mem: dict, F: str) -> tuple:
             opt_bool(mem, "disableOOMKiller", F + ".disableOOMKiller"),
             opt_bool(mem, "useHierarchy", F + ".useHierarchy"),
             opt_bool(mem, "checkBeforeUpdate", F + ".checkBeforeUpdate"))
+
+
+def hugepage_limits(res: dict) -> "list[tuple[str, str, int]]":
+    """(field, page size, limit) of each linux.resources.hugepageLimits entry,
+    checked against the host's page sizes."""
+    entries = list_of(res, "hugepageLimits", "linux.resources.hugepageLimits")
+    sizes = hugepage_sizes() if entries else []
+    out = []
+    for i, e in enumerate(entries):
+        f = f"linux.resources.hugepageLimits[{i}]"
+        if not isinstance(e, dict):
+            raise CgroupError(f"{f}: expected an object")
+        ps = check_pagesize(e.get("pageSize"), f + ".pageSize", sizes)
+        limit = opt_int(e, "limit", f + ".limit")
+        if limit is None:
+            raise CgroupError(f"{f}.limit: required")
+        out.append((f, ps, limit))
+    return out
+
+
+def blkio_fields(bio: dict, F: str) -> tuple:
+    """(weight, leafWeight, weightDevice) of linux.resources.blockIO, checked
+    (0 and [] when absent)."""
+    weight = opt_int(bio, "weight", F + ".weight", 0, 65535) or 0
+    leaf = opt_int(bio, "leafWeight", F + ".leafWeight", 0, 65535) or 0
+    return weight, leaf, list_of(bio, "weightDevice", F + ".weightDevice")
 
 
 def cpu_fields(cpu: dict, F: str) -> tuple:

@@ -17,8 +17,6 @@ adds (merges into) an exception. A request is allowed
 - in default-allow: iff no exception matches it with ANY requested bit.
 A rule of type "a" that is not a reset stands for the same rule on "c" and "b".
 """
-from __future__ import annotations
-
 from ..errors import CgroupError
 
 # access bits (cgroupspy's DeviceAccess uses the same: r=1 w=2 m=4)

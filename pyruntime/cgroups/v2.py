@@ -11,7 +11,8 @@ from ..errors import CgroupError
 from . import Layout, Manager, warn
 from . import common as cm
 from . import devices as dv
-from .v1 import R, _omit, check_unified_key, enable_controllers, parse_list_str, rdma_lines
+from .v1 import R, enable_controllers
+from .v1_resources import _omit, check_unified_key, parse_list_str, rdma_lines
 
 # file prefix -> controller (to explain a missing file)
 _PREFIX_CTRL = {"cpu": "cpu", "cpuset": "cpuset", "memory": "memory", "io": "io", "pids": "pids",
@@ -234,9 +235,7 @@ class V2Manager(Manager):
         if not bio:
             return
         F = f"{R}.blockIO"
-        weight = cm.opt_int(bio, "weight", F + ".weight", 0, 65535) or 0
-        leaf = cm.opt_int(bio, "leafWeight", F + ".leafWeight", 0, 65535) or 0
-        wdev = cm.list_of(bio, "weightDevice", F + ".weightDevice")
+        weight, leaf, wdev = cm.blkio_fields(bio, F)
         bfq = cm.exists(self.dir, "io.bfq.weight")
         plain = cm.exists(self.dir, "io.weight")
         if weight:
@@ -335,18 +334,7 @@ class V2Manager(Manager):
             self._w("cpuset.mems", mems, f"{R}.cpu.mems")
 
     def _set_hugetlb(self, res: dict) -> None:
-        entries = cm.list_of(res, "hugepageLimits", f"{R}.hugepageLimits")
-        if not entries:
-            return
-        sizes = cm.hugepage_sizes()
-        for i, e in enumerate(entries):
-            f = f"{R}.hugepageLimits[{i}]"
-            if not isinstance(e, dict):
-                raise CgroupError(f"{f}: expected an object")
-            ps = cm.check_pagesize(e.get("pageSize"), f + ".pageSize", sizes)
-            limit = cm.opt_int(e, "limit", f + ".limit")
-            if limit is None:
-                raise CgroupError(f"{f}.limit: required")
+        for f, ps, limit in cm.hugepage_limits(res):
             self._w(f"hugetlb.{ps}.max", cm.v2_num(limit), f + ".limit", shown=limit)
             if cm.exists(self.dir, f"hugetlb.{ps}.rsvd.max"):
                 cm.write(self.dir, f"hugetlb.{ps}.rsvd.max", cm.v2_num(limit), f + ".limit", shown=limit)
