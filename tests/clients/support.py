@@ -340,10 +340,17 @@ def rmdir_cgroup_tree(path: str) -> None:
 
 
 def counter_advances(path, seconds=0.6) -> bool:
+    """The container's counter moves on within `seconds`. Both reads retry:
+    the container rewrites the file every 0.1 s, and a read between its
+    truncation and its write sees nothing (a torn read is not a stop)."""
     a = wait_for(lambda: read_int(path), what=f"counter in {path}", timeout=10)
     time.sleep(seconds)
-    b = read_int(path)
-    return b is not None and b > a
+    for _ in range(20):
+        b = read_int(path)
+        if b is not None:
+            return b > a
+        time.sleep(0.01)
+    return False
 
 
 # --------------------------------------------------------------------------- mounts
