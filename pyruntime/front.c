@@ -19,9 +19,13 @@
  * (status) and pyruntime/container.py (Container.state, Container.start), and
  * a change to either must be made here too.
  *
+ * For `create` and `run` it also makes itself a child subreaper before
+ * exec'ing Python (see preset_subreaper).
+ *
  * PYRUNTIME_NO_NATIVE=1 in the environment sends every call to Python.
  *
- * Built by setup.py with PYRT_PYTHON and PYRT_LIBDIR defined (front_paths.h).
+ * Built by setup.py, which writes front_paths.h: PYRT_PYTHON (the interpreter)
+ * and PYRT_LIBDIR_PY (the install directory, as a Python string literal).
  */
 #define _GNU_SOURCE
 #include <ctype.h>
