@@ -7,16 +7,11 @@ import os
 import pytest
 
 from security import harness
+from support.collect import require_root
 
 
 def pytest_collection_modifyitems(config, items):
-    here = os.path.dirname(os.path.abspath(__file__)) + os.sep
-    for item in items:
-        if not str(item.path).startswith(here):
-            continue
-        item.add_marker(pytest.mark.root)
-        if os.geteuid() != 0:
-            item.add_marker(pytest.mark.skip(reason="needs root"))
+    require_root(items, os.path.dirname(__file__))
 
 
 @pytest.fixture(autouse=True)

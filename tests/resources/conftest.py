@@ -18,6 +18,7 @@ import pytest
 
 import cgenv
 from rsupport import CtrFactory
+from support.collect import require_root
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -32,12 +33,7 @@ def _here(item) -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if not _here(item):
-            continue
-        item.add_marker(pytest.mark.root)
-        if os.geteuid() != 0:
-            item.add_marker(pytest.mark.skip(reason="needs root"))
+    require_root(items, HERE)
 
 
 @pytest.fixture(scope="session")
