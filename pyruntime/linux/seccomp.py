@@ -240,15 +240,8 @@ def _export(lib, ctx) -> bytes:
 
 def connect_listener(path: str) -> int:
     """A connected AF_UNIX SOCK_STREAM fd (close-on-exec) to linux.seccomp.listenerPath."""
-    import _socket
-    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
-    try:
-        s.connect(path)
-    except OSError as e:
-        s.close()
-        raise SetupError(f"linux.seccomp.listenerPath {path}: cannot connect: "
-                         f"{(e.strerror or str(e)).lower()}") from None
-    return s.detach()
+    from .terminal import connect_unix
+    return connect_unix(path, "linux.seccomp.listenerPath", SetupError)
 
 
 def listener_state(filt: Filter, pid: int, state: dict) -> bytes:

@@ -48,17 +48,22 @@ def recv_fd(sock) -> int:
     raise OSError("no file descriptor received on the console socket")
 
 
-def connect_console_socket(path: str) -> int:
-    import _socket as socket
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+def connect_unix(path: str, what: str, error: type) -> int:
+    """A connected AF_UNIX SOCK_STREAM fd (close-on-exec) to ``path``; a failure
+    raises ``error`` naming ``what`` (the flag or field that gave the path)."""
+    import _socket
+    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
     try:
         s.connect(path)
     except OSError as e:
         s.close()
-        from ..errors import InvalidArgument
-        raise InvalidArgument(f"--console-socket {path}: cannot connect: "
-                              f"{(e.strerror or str(e)).lower()}") from None
+        raise error(f"{what} {path}: cannot connect: {(e.strerror or str(e)).lower()}") from None
     return s.detach()
+
+
+def connect_console_socket(path: str) -> int:
+    from ..errors import InvalidArgument
+    return connect_unix(path, "--console-socket", InvalidArgument)
 
 
 def make_controlling(slave: int, ctty: bool = True) -> None:
