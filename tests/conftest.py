@@ -31,7 +31,7 @@ for _p in (REPO, HERE):
         sys.path.insert(0, _p)
 
 from support.bundles import BundleFactory, build_cache  # noqa: E402
-from support.leaks import LeakChecker  # noqa: E402
+from support.leaks import LeakChecker, check_after  # noqa: E402
 from support.reaper import get_reaper, set_child_subreaper  # noqa: E402
 from support.runtime import RT, find_runc, find_runtime, is_runc  # noqa: E402
 
@@ -203,12 +203,4 @@ def _leak_check(request):
     if not _in_integration(request.node):
         yield
         return
-    checker: LeakChecker = request.getfixturevalue("leak_checker")
-    yield
-    rep = getattr(request.node, "rep_call", None)
-    passed = rep is not None and rep.passed
-    leaks = checker.find(grace=2.0 if passed else 0.2)
-    if leaks:
-        checker.cleanup()
-    if passed and leaks:
-        pytest.fail("the test left things behind:\n  " + "\n  ".join(leaks), pytrace=False)
+    yield from check_after(request, grace=2.0)

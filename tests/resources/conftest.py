@@ -19,6 +19,7 @@ import pytest
 import cgenv
 from rsupport import CtrFactory
 from support.collect import require_root
+from support.leaks import check_after
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -50,15 +51,7 @@ def _resources_leak_check(request):
     if not _here(request.node) or request.node.get_closest_marker("guestwrapper"):
         yield
         return
-    checker = request.getfixturevalue("leak_checker")
-    yield
-    rep = getattr(request.node, "rep_call", None)
-    passed = rep is not None and rep.passed
-    leaks = checker.find(grace=2.0 if passed else 0.2)
-    if leaks:
-        checker.cleanup()
-    if passed and leaks:
-        pytest.fail("the test left things behind:\n  " + "\n  ".join(leaks), pytrace=False)
+    yield from check_after(request, grace=2.0)
 
 
 @pytest.fixture

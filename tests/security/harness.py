@@ -24,9 +24,10 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import time
-
 import pytest
+
+from support.checks import wait_for
+from support.leaks import check_after
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
@@ -41,15 +42,7 @@ WEAKEN = {w.strip() for w in os.environ.get("PYRT_WEAKEN", "").split(",") if w.s
 def check_leaks(request) -> "object":
     """Generator body of an autouse fixture: after the test, nothing may be
     left behind (the same rule as tests/conftest.py's, for our dirs)."""
-    checker = request.getfixturevalue("leak_checker")
-    yield
-    rep = getattr(request.node, "rep_call", None)
-    passed = rep is not None and rep.passed
-    leaks = checker.find(grace=3.0 if passed else 0.2)
-    if leaks:
-        checker.cleanup()
-    if passed and leaks:
-        pytest.fail("the test left things behind:\n  " + "\n  ".join(leaks), pytrace=False)
+    yield from check_after(request, grace=3.0)
 
 
 # -- helpers ---------------------------------------------------------------------
@@ -254,17 +247,6 @@ class Sec:
                     "but the attack test did not notice: it guards nothing", pytrace=False)
 
 
-def wait_until(pred, timeout: float = 10.0, interval: float = 0.02, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-
-
 # -- the attacker inside a container -------------------------------------------------
 
 ATTACK_IN_CONTAINER = "/bin/pyrt-attack"
@@ -323,7 +305,7 @@ def read_findings(path: str, timeout: float = 15.0, need_summary: bool = True) -
         if need_summary and "SUMMARY " not in text:
             return None
         return Findings(text)
-    return wait_until(get, timeout, what=f"the attacker's report in {path}")
+    return wait_for(get, timeout, what=f"the attacker's report in {path}")
 
 
 def assert_no_escape(findings: Findings, hashes_before: "dict[str, str]",

@@ -232,3 +232,21 @@ class LeakChecker:
         for p in self.root_entries():
             subprocess.run(["rm", "-rf", "--one-file-system", p], stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
+
+
+def check_after(request, grace: float = 2.0):
+    """Generator body of an autouse fixture (``yield from``): after the test,
+    nothing its containers made may be left (state dir entries, mounts,
+    cgroups, processes); a passed test fails if something is, and whatever
+    is left is cleaned up either way. ``grace``: how long leftovers may take
+    to go away after a passed test."""
+    import pytest
+    checker = request.getfixturevalue("leak_checker")
+    yield
+    rep = getattr(request.node, "rep_call", None)
+    passed = rep is not None and rep.passed
+    leaks = checker.find(grace=grace if passed else 0.2)
+    if leaks:
+        checker.cleanup()
+    if passed and leaks:
+        pytest.fail("the test left things behind:\n  " + "\n  ".join(leaks), pytrace=False)
