@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 import secrets
 
+from support.leaks import unescape_mountinfo
+
 IN_GUEST = os.environ.get("PYRT_IN_V2_GUEST") == "1"
 
 #: file prefix -> v1 controller
@@ -23,18 +25,6 @@ PREFIX = {"memory": "memory", "cpu": "cpu", "cpuacct": "cpuacct", "cpuset": "cpu
           "blkio": "blkio", "pids": "pids", "devices": "devices", "freezer": "freezer",
           "hugetlb": "hugetlb", "net_cls": "net_cls", "net_prio": "net_prio", "rdma": "rdma",
           "perf_event": "perf_event"}
-
-
-def _unescape(s: str) -> str:
-    out, i = [], 0
-    while i < len(s):
-        if s[i] == "\\" and s[i + 1:i + 4].isdigit() and len(s[i + 1:i + 4]) == 3:
-            out.append(chr(int(s[i + 1:i + 4], 8)))
-            i += 4
-        else:
-            out.append(s[i])
-            i += 1
-    return "".join(out)
 
 
 def _read(path: str, default: "str | None" = None) -> "str | None":
@@ -61,7 +51,7 @@ class CgHost:
                 fields, tail = pre.split(), post.split()
                 if len(tail) < 3:
                     continue
-                mnt, root = _unescape(fields[4]), _unescape(fields[3])
+                mnt, root = unescape_mountinfo(fields[4]), unescape_mountinfo(fields[3])
                 if tail[0] == "cgroup2":
                     if self.unified is None or mnt == "/sys/fs/cgroup":
                         self.unified, self.unified_root = mnt, root

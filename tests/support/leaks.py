@@ -24,7 +24,7 @@ def mountinfo() -> "list[str]":
         return f.read().splitlines()
 
 
-def _unescape(s: str) -> str:
+def unescape_mountinfo(s: str) -> str:
     # mountinfo escapes space, tab, newline, backslash as \ooo
     out, i = [], 0
     while i < len(s):
@@ -38,7 +38,7 @@ def _unescape(s: str) -> str:
 
 
 def mount_point(line: str) -> str:
-    return _unescape(line.split()[4])
+    return unescape_mountinfo(line.split()[4])
 
 
 def cgroup_hierarchies() -> "list[str]":
@@ -144,7 +144,7 @@ class LeakChecker:
 
     def new_mounts(self) -> "list[str]":
         return [line for line in mountinfo()
-                if line not in self.mounts_before and self.testdir in _unescape(line)]
+                if line not in self.mounts_before and self.testdir in unescape_mountinfo(line)]
 
     def cgroups(self) -> "list[str]":
         return cgroup_dirs_named(self.ids)
